@@ -1,0 +1,869 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "fitclipctl"
+
+#include "config.h"
+
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fc-error.h"
+#include "fc-fitting-document.h"
+#include "fc-json-writer.h"
+#include "fc-record-json.h"
+#include "fc-stats-json.h"
+#include "fc-store.h"
+
+/*
+ * fitclipctl: the shop-IT and scripting face of the agent, over the same
+ * store and libraries as the app.
+ *
+ * Exit status: 0 success, 1 bad input or a failure (the message names the
+ * problem), 2 usage error.
+ */
+
+#define EXIT_BAD_INPUT 1
+#define EXIT_USAGE     2
+
+typedef struct {
+  char     *db_path;
+  gboolean  json;
+  char     *units;
+} Globals;
+
+static Globals globals;
+
+static GOptionEntry global_entries[] = {
+  { "db", 0, 0, G_OPTION_ARG_FILENAME, &globals.db_path,
+    "Database file (default: $FITCLIP_DB or the user data folder)", "PATH" },
+  { "json", 0, 0, G_OPTION_ARG_NONE, &globals.json, "Print JSON for scripts", NULL },
+  { "units", 0, 0, G_OPTION_ARG_STRING, &globals.units,
+    "Display units: imperial (default) or metric", "SYSTEM" },
+  { NULL }
+};
+
+typedef int (*CommandFunc) (int argc, char **argv);
+
+typedef struct {
+  const char  *name;
+  const char  *args;
+  const char  *summary;
+  CommandFunc  func;
+} Command;
+
+static int
+usage_error (GOptionContext *context,
+             const char     *message)
+{
+  g_printerr ("fitclipctl: %s\n", message);
+  if (context)
+    {
+      g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+      g_printerr ("\n%s", help);
+    }
+  return EXIT_USAGE;
+}
+
+static int
+report_error (GError *error)
+{
+  g_printerr ("fitclipctl: %s\n", error->message);
+  return EXIT_BAD_INPUT;
+}
+
+/* Parses the command's options together with the global ones, so that
+ * --db and --json work before or after the command name. */
+static gboolean
+parse_options (GOptionContext  *context,
+               const GOptionEntry *entries,
+               int             *argc,
+               char          ***argv,
+               int             *status)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (entries)
+    g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_main_entries (context, global_entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      *status = usage_error (context, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static FcStore *
+open_store (int *status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = globals.db_path ? g_strdup (globals.db_path) : fc_store_default_path ();
+  FcStore *store = fc_store_open (path, &error);
+
+  if (store == NULL)
+    *status = report_error (error);
+  return store;
+}
+
+static void
+print_json (FcJsonWriter *w)
+{
+  g_autofree char *text = fc_json_writer_steal (w, NULL);
+
+  fputs (text, stdout);
+}
+
+static void
+display_units (FcDisplayUnits *units)
+{
+  if (g_strcmp0 (globals.units, "metric") == 0)
+    fc_display_units_init_metric (units);
+  else
+    fc_display_units_init_imperial (units);
+}
+
+static char *
+format_time (gint64 unix_us)
+{
+  g_autoptr(GDateTime) dt = NULL;
+
+  if (unix_us == 0)
+    return g_strdup ("—");
+  dt = g_date_time_new_from_unix_local (unix_us / G_USEC_PER_SEC);
+  return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M") : g_strdup ("?");
+}
+
+static char *
+resolve_fitting (FcStore    *store,
+                 const char *arg,
+                 int        *status)
+{
+  g_autoptr(GError) error = NULL;
+  char *id = fc_store_resolve_fitting_id (store, arg, &error);
+
+  if (id == NULL)
+    *status = report_error (error);
+  return id;
+}
+
+/* ---- import ------------------------------------------------------------- */
+
+static int
+cmd_import (int argc, char **argv)
+{
+  g_autofree char *fitting_arg = NULL, *config_id = NULL, *bay = NULL;
+  GOptionEntry entries[] = {
+    { "fitting", 0, 0, G_OPTION_ARG_STRING, &fitting_arg, "Add the shots to this fitting", "ID" },
+    { "config", 0, 0, G_OPTION_ARG_STRING, &config_id, "…and to this club configuration", "ID" },
+    { "bay", 0, 0, G_OPTION_ARG_STRING, &bay, "Bay whose practice session receives shots without a fitting", "NAME" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("FILE — import a launch-monitor export");
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(FcImportBatch) batch = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *fitting_id = NULL;
+  FcImportSummary summary = { 0 };
+  int status = 0;
+
+  if (!parse_options (context, entries, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (context, "import takes exactly one FILE");
+
+  file = g_file_new_for_commandline_arg (argv[1]);
+  batch = fc_import_parse_file (file, NULL, &error);
+  if (batch == NULL)
+    return report_error (error);
+  if (batch->document && (fitting_arg || config_id))
+    {
+      g_printerr ("fitclipctl: %s is a whole FitClip fitting; it is restored as it is, "
+                  "without --fitting or --config\n", argv[1]);
+      return EXIT_BAD_INPUT;
+    }
+
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  if (fitting_arg && (fitting_id = resolve_fitting (store, fitting_arg, &status)) == NULL)
+    return status;
+  if (!fc_store_import (store, batch, fitting_id, config_id, bay, &summary, &error))
+    return report_error (error);
+
+  if (globals.json)
+    {
+      FcJsonWriter *w = fc_json_writer_new (TRUE);
+      fc_json_writer_begin_object (w);
+      fc_json_writer_key (w, "file");
+      fc_json_writer_string (w, batch->file_name);
+      fc_json_writer_key (w, "format");
+      fc_json_writer_string (w, batch->format);
+      fc_json_writer_key (w, "fitting_id");
+      fc_json_writer_string (w, summary.fitting_id);
+      fc_json_writer_key (w, "config_id");
+      fc_json_writer_string (w, summary.config_id);
+      fc_json_writer_key (w, "import_id");
+      fc_json_writer_string (w, summary.import_id);
+      fc_json_writer_key (w, "inserted");
+      fc_json_writer_int (w, summary.inserted);
+      fc_json_writer_key (w, "duplicates");
+      fc_json_writer_int (w, summary.duplicates);
+      fc_json_writer_key (w, "dropped_placeholder_values");
+      fc_json_writer_int (w, batch->dropped_values);
+      fc_json_writer_end_object (w);
+      print_json (w);
+    }
+  else
+    {
+      g_print ("Imported %u shot%s from %s (%s) into fitting %s",
+               summary.inserted, summary.inserted == 1 ? "" : "s",
+               batch->file_name, batch->format_label, summary.fitting_id);
+      if (summary.duplicates)
+        g_print ("; %u already stored", summary.duplicates);
+      g_print (".\n");
+      if (batch->dropped_values)
+        g_print ("%u placeholder value%s (e.g. smash factor without club speed) left empty.\n",
+                 batch->dropped_values, batch->dropped_values == 1 ? "" : "s");
+    }
+  fc_import_summary_clear (&summary);
+  return 0;
+}
+
+/* ---- export ------------------------------------------------------------- */
+
+static int
+cmd_export (int argc, char **argv)
+{
+  g_autofree char *format = NULL, *output = NULL;
+  GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "csv or json", "FORMAT" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write to FILE instead of standard output", "FILE" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("FITTING — export a fitting");
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(FcFittingDocument) doc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL, *text = NULL;
+  gsize len;
+  int status = 0;
+
+  if (!parse_options (context, entries, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (context, "export takes exactly one FITTING id");
+  if (g_strcmp0 (format, "csv") != 0 && g_strcmp0 (format, "json") != 0)
+    return usage_error (context, "--format must be csv or json");
+
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  if ((id = resolve_fitting (store, argv[1], &status)) == NULL)
+    return status;
+  doc = fc_store_load_document (store, id, &error);
+  if (doc == NULL)
+    return report_error (error);
+  text = strcmp (format, "csv") == 0 ? fc_fitting_document_to_csv (doc, &len)
+                                     : fc_fitting_document_to_json (doc, &len);
+  if (output)
+    {
+      /* Written to a temporary file and renamed: a crash never leaves a
+       * half-written export under the final name. */
+      g_autoptr(GFile) file = g_file_new_for_commandline_arg (output);
+      if (!g_file_replace_contents (file, text, len, NULL, FALSE, G_FILE_CREATE_NONE,
+                                    NULL, NULL, &error))
+        return report_error (error);
+    }
+  else if (fwrite (text, 1, len, stdout) != len || fflush (stdout) != 0)
+    {
+      g_printerr ("fitclipctl: cannot write to standard output\n");
+      return EXIT_BAD_INPUT;
+    }
+  return 0;
+}
+
+/* ---- fittings and show ------------------------------------------------- */
+
+static gint64
+count_shots (GPtrArray *shots,
+             gboolean   excluded)
+{
+  gint64 n = 0;
+
+  for (guint i = 0; i < shots->len; i++)
+    if (((FcShot *) g_ptr_array_index (shots, i))->excluded == excluded)
+      n++;
+  return n;
+}
+
+static int
+cmd_fittings (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("— list fittings");
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(GPtrArray) fittings = NULL;
+  g_autoptr(GError) error = NULL;
+  FcJsonWriter *w = NULL;
+  int status = 0;
+
+  if (!parse_options (context, NULL, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return usage_error (context, "fittings takes no arguments");
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  fittings = fc_store_list_fittings (store, &error);
+  if (fittings == NULL)
+    return report_error (error);
+
+  if (globals.json)
+    {
+      w = fc_json_writer_new (TRUE);
+      fc_json_writer_begin_array (w);
+    }
+  else if (fittings->len == 0)
+    g_print ("No fittings yet.\n");
+  else
+    g_print ("%-36s  %-9s  %-10s  %-16s  %-20s  %6s\n", "ID", "TYPE", "STATUS", "STARTED", "CUSTOMER", "SHOTS");
+
+  for (guint i = 0; i < fittings->len; i++)
+    {
+      FcFitting *f = g_ptr_array_index (fittings, i);
+      g_autoptr(FcCustomer) customer = f->customer_id ? fc_store_get_customer (store, f->customer_id, NULL) : NULL;
+      g_autoptr(GPtrArray) shots = fc_store_list_shots (store, f->id, &error);
+
+      if (shots == NULL)
+        return report_error (error);
+      if (w)
+        {
+          fc_json_writer_begin_object (w);
+          fc_json_writer_key (w, "fitting");
+          fc_json_write_fitting (w, f);
+          fc_json_writer_key (w, "customer_name");
+          fc_json_writer_string (w, customer ? customer->name : NULL);
+          fc_json_writer_key (w, "shots");
+          fc_json_writer_int (w, shots->len);
+          fc_json_writer_end_object (w);
+        }
+      else
+        {
+          g_autofree char *started = format_time (f->started_at);
+          g_print ("%-36s  %-9s  %-10s  %-16s  %-20s  %6u\n", f->id, fc_fitting_type_to_string (f->type),
+                   fc_fitting_status_to_string (f->status), started,
+                   customer ? customer->name : (f->type == FC_FITTING_PRACTICE ? f->bay : "—"),
+                   shots->len);
+        }
+    }
+  if (w)
+    {
+      fc_json_writer_end_array (w);
+      print_json (w);
+    }
+  return 0;
+}
+
+static int
+cmd_show (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("FITTING — show a fitting and its shots");
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(FcFittingDocument) doc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  FcDisplayUnits units;
+  int status = 0;
+
+  if (!parse_options (context, NULL, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (context, "show takes exactly one FITTING id");
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  if ((id = resolve_fitting (store, argv[1], &status)) == NULL)
+    return status;
+  doc = fc_store_load_document (store, id, &error);
+  if (doc == NULL)
+    return report_error (error);
+
+  if (globals.json)
+    {
+      g_autofree char *text = fc_fitting_document_to_json (doc, NULL);
+      fputs (text, stdout);
+      return 0;
+    }
+
+  display_units (&units);
+  {
+    FcFitting *f = doc->fitting;
+    g_autofree char *started = format_time (f->started_at);
+    g_autofree char *completed = format_time (f->completed_at);
+
+    g_print ("Fitting   %s\n", f->id);
+    g_print ("Type      %s\nStatus    %s\nBay       %s\nFitter    %s\nStarted   %s\nCompleted %s\n",
+             fc_fitting_type_to_string (f->type), fc_fitting_status_to_string (f->status),
+             f->bay, f->fitter ? f->fitter : "—", started,
+             f->completed_at ? completed : "—");
+    if (doc->customer)
+      g_print ("Customer  %s (%s-handed%s%s)\n", doc->customer->name,
+               fc_handedness_to_string (doc->customer->handedness),
+               doc->customer->email ? ", " : "", doc->customer->email ? doc->customer->email : "");
+    g_print ("Shots     %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " excluded)\n\nClubs\n",
+             count_shots (doc->shots, FALSE) + count_shots (doc->shots, TRUE), count_shots (doc->shots, TRUE));
+  }
+  for (guint i = 0; i < doc->configs->len; i++)
+    {
+      FcClubConfig *c = g_ptr_array_index (doc->configs, i);
+      g_print ("  %-8s %s  %s%s%s%s%s\n", fc_config_role_to_string (c->role), c->id,
+               c->label ? c->label : "", c->head ? " · " : "", c->head ? c->head : "",
+               c->shaft ? " · " : "", c->shaft ? c->shaft : "");
+    }
+  g_print ("\n%-4s %-8s %-10s %10s %10s %8s %8s %10s %10s  %s\n", "#", "SHOT", "CLUB", "BALL", "CLUB SPD",
+           "LAUNCH", "SPIN", "CARRY", "SIDE", "NOTE");
+  for (guint i = 0; i < doc->shots->len; i++)
+    {
+      FcShot *s = g_ptr_array_index (doc->shots, i);
+      g_autofree char *ball = fc_format_value (&units, FC_QUANTITY_SPEED, fc_shot_get (s, FC_FIELD_BALL_SPEED), FALSE);
+      g_autofree char *club = fc_format_value (&units, FC_QUANTITY_SPEED, fc_shot_get (s, FC_FIELD_CLUB_SPEED), FALSE);
+      g_autofree char *launch = fc_format_value (&units, FC_QUANTITY_ANGLE, fc_shot_get (s, FC_FIELD_LAUNCH_ANGLE), FALSE);
+      g_autofree char *spin = fc_format_value (&units, FC_QUANTITY_SPIN, fc_shot_get (s, FC_FIELD_SPIN_RATE), FALSE);
+      g_autofree char *carry = fc_format_value (&units, FC_QUANTITY_DISTANCE, fc_shot_get (s, FC_FIELD_CARRY), FALSE);
+      g_autofree char *side = fc_format_value (&units, FC_QUANTITY_DISTANCE, fc_shot_get (s, FC_FIELD_CARRY_SIDE), FALSE);
+      g_autofree char *shortid = g_strndup (s->id, 8);
+
+      g_print ("%-4u %-8s %-10.10s %10s %10s %8s %8s %10s %10s  %s%s\n", i + 1, shortid,
+               s->club ? s->club : "", ball, club, launch, spin, carry, side,
+               s->excluded ? "excluded: " : "", s->excluded && s->exclude_reason ? s->exclude_reason : "");
+    }
+  g_print ("\nSpeeds in %s, distances in %s, angles in degrees, spin in rpm.\n",
+           fc_unit_get_symbol (units.speed), fc_unit_get_symbol (units.distance));
+  return 0;
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+static const FcShotField summary_fields[] = {
+  FC_FIELD_BALL_SPEED, FC_FIELD_CLUB_SPEED, FC_FIELD_SMASH_FACTOR, FC_FIELD_LAUNCH_ANGLE,
+  FC_FIELD_SPIN_RATE, FC_FIELD_SPIN_AXIS, FC_FIELD_ATTACK_ANGLE, FC_FIELD_CLUB_PATH,
+  FC_FIELD_FACE_ANGLE, FC_FIELD_MAX_HEIGHT, FC_FIELD_LANDING_ANGLE, FC_FIELD_CARRY,
+  FC_FIELD_TOTAL, FC_FIELD_CARRY_SIDE,
+};
+
+/* Differences and spreads: the summary fields have no unit offsets
+ * (no temperatures), so formatting them like values is exact. */
+static char *
+format_delta (const FcDisplayUnits *units,
+              FcQuantity            q,
+              double                delta)
+{
+  g_autofree char *text = NULL;
+
+  g_assert (q != FC_QUANTITY_TEMPERATURE);
+  if (isnan (delta))
+    return g_strdup ("");
+  text = fc_format_value (units, q, delta, FALSE);
+  return g_strdup_printf ("%s%s", delta >= 0 ? "+" : "", text);
+}
+
+static int
+cmd_stats (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("FITTING — statistics per club configuration");
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(FcStatsInput) input = NULL;
+  g_autoptr(FcFittingStats) stats = NULL;
+  g_autoptr(GPtrArray) configs = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  FcDisplayUnits units;
+  int status = 0;
+
+  if (!parse_options (context, NULL, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (context, "stats takes exactly one FITTING id");
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  if ((id = resolve_fitting (store, argv[1], &status)) == NULL)
+    return status;
+  configs = fc_store_list_configs (store, id, &error);
+  if (configs == NULL)
+    return report_error (error);
+  input = fc_store_load_stats_input (store, id, &error);
+  if (input == NULL)
+    return report_error (error);
+  stats = fc_stats_compute (input);
+
+  if (globals.json)
+    {
+      FcJsonWriter *w = fc_json_writer_new (TRUE);
+      fc_json_write_fitting_stats (w, stats, configs);
+      print_json (w);
+      return 0;
+    }
+
+  display_units (&units);
+  for (guint i = 0; i < stats->configs->len; i++)
+    {
+      FcConfigStats *cs = g_ptr_array_index (stats->configs, i);
+      FcClubConfig *c = i < configs->len ? g_ptr_array_index (configs, i) : NULL;
+      const FcDispersion *d = &cs->dispersion;
+
+      g_print ("%s — %s (%u shot%s)\n", c && c->label ? c->label : cs->config_id,
+               cs->is_baseline ? "baseline" : "test", cs->n_shots, cs->n_shots == 1 ? "" : "s");
+      if (cs->n_shots == 0)
+        {
+          g_print ("\n");
+          continue;
+        }
+      g_print ("  %-18s %5s %10s %10s %10s %12s\n", "", "n", "mean", "sd", "median",
+               cs->is_baseline ? "" : "Δ baseline");
+      for (guint k = 0; k < G_N_ELEMENTS (summary_fields); k++)
+        {
+          FcShotField f = summary_fields[k];
+          const FcShotFieldInfo *info = fc_shot_field_get_info (f);
+          const FcFieldStats *fs = &cs->fields[f];
+          FcUnit unit = fc_display_units_for_quantity (&units, info->quantity);
+          g_autofree char *mean = NULL, *median = NULL, *sd = NULL, *delta = NULL, *label = NULL;
+
+          if (fs->count == 0)
+            continue;
+          mean = fc_format_value (&units, info->quantity, fs->mean, FALSE);
+          median = fc_format_value (&units, info->quantity, fs->median, FALSE);
+          /* A spread is scaled but not offset. */
+          sd = fc_format_value (&units, info->quantity, fs->sd, FALSE);
+          delta = format_delta (&units, info->quantity, cs->delta_mean[f]);
+          label = g_strdup_printf ("%s%s%s%s", info->label, *fc_unit_get_symbol (unit) ? " (" : "",
+                                   fc_unit_get_symbol (unit), *fc_unit_get_symbol (unit) ? ")" : "");
+          g_print ("  %-22s %5u %10s %10s %10s %12s\n", label, fs->count, mean, sd, median, delta);
+        }
+      if (d->count >= 3)
+        {
+          FcUnit du = units.distance;
+          g_print ("  Dispersion: centre %.1f %s long, %.1f %s %s; "
+                   "1σ ellipse %.1f × %.1f %s at %.0f°; 95%% ellipse %.1f × %.1f %s, area %.0f %s²\n",
+                   fc_unit_from_si (du, d->centroid_carry), fc_unit_get_symbol (du),
+                   fabs (fc_unit_from_si (du, d->centroid_side)), fc_unit_get_symbol (du),
+                   d->centroid_side >= 0 ? "right" : "left",
+                   2 * fc_unit_from_si (du, d->sigma1.major), 2 * fc_unit_from_si (du, d->sigma1.minor),
+                   fc_unit_get_symbol (du), d->sigma1.angle_deg,
+                   2 * fc_unit_from_si (du, d->ci95.major), 2 * fc_unit_from_si (du, d->ci95.minor),
+                   fc_unit_get_symbol (du),
+                   fc_unit_from_si (du, 1) * fc_unit_from_si (du, 1) * d->ci95.area,
+                   fc_unit_get_symbol (du));
+        }
+      g_print ("\n");
+    }
+  return 0;
+}
+
+/* ---- doctor ------------------------------------------------------------- */
+
+static int
+cmd_doctor (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("— check the database");
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *report = NULL;
+  FcStoreCounts counts;
+  gboolean healthy;
+  int status = 0;
+
+  if (!parse_options (context, NULL, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return usage_error (context, "doctor takes no arguments");
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  if (!fc_store_check_integrity (store, &report, &error) ||
+      !fc_store_get_counts (store, &counts, &error))
+    return report_error (error);
+  healthy = g_strcmp0 (report, "ok") == 0;
+
+  if (globals.json)
+    {
+      FcJsonWriter *w = fc_json_writer_new (TRUE);
+      fc_json_writer_begin_object (w);
+      fc_json_writer_key (w, "database");
+      fc_json_writer_string (w, fc_store_get_path (store));
+      fc_json_writer_key (w, "schema_version");
+      fc_json_writer_int (w, fc_store_get_schema_version (store));
+      fc_json_writer_key (w, "integrity");
+      fc_json_writer_string (w, report);
+      fc_json_writer_key (w, "ok");
+      fc_json_writer_boolean (w, healthy);
+      fc_json_writer_key (w, "counts");
+      fc_json_writer_begin_object (w);
+#define COUNT(name) fc_json_writer_key (w, #name); fc_json_writer_int (w, counts.name)
+      COUNT (customers); COUNT (fittings); COUNT (open_fittings); COUNT (configs);
+      COUNT (shots); COUNT (excluded_shots); COUNT (imports); COUNT (outbox_pending);
+#undef COUNT
+      fc_json_writer_end_object (w);
+      fc_json_writer_end_object (w);
+      print_json (w);
+    }
+  else
+    {
+      g_print ("Database        %s\n", fc_store_get_path (store));
+      g_print ("Schema version  %d (this FitClip: %d)\n", fc_store_get_schema_version (store),
+               FC_STORE_SCHEMA_VERSION);
+      g_print ("Integrity       %s\n", report);
+      g_print ("Customers       %" G_GINT64_FORMAT "\n", counts.customers);
+      g_print ("Fittings        %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " open)\n",
+               counts.fittings, counts.open_fittings);
+      g_print ("Club configs    %" G_GINT64_FORMAT "\n", counts.configs);
+      g_print ("Shots           %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " excluded)\n",
+               counts.shots, counts.excluded_shots);
+      g_print ("Imports         %" G_GINT64_FORMAT "\n", counts.imports);
+      g_print ("Waiting to sync %" G_GINT64_FORMAT "\n", counts.outbox_pending);
+    }
+  return healthy ? 0 : EXIT_BAD_INPUT;
+}
+
+/* ---- small editing commands (what a fitter fixes from a terminal) ------ */
+
+static int
+cmd_new_fitting (int argc, char **argv)
+{
+  g_autofree char *type = NULL, *name = NULL, *email = NULL, *phone = NULL, *hand = NULL;
+  g_autofree char *bay = NULL, *fitter = NULL;
+  double handicap = NAN;
+  GOptionEntry entries[] = {
+    { "type", 0, 0, G_OPTION_ARG_STRING, &type, "driver, irons, full_bag, wedges or putter", "TYPE" },
+    { "customer", 0, 0, G_OPTION_ARG_STRING, &name, "Customer's name", "NAME" },
+    { "email", 0, 0, G_OPTION_ARG_STRING, &email, "Customer's e-mail", "EMAIL" },
+    { "phone", 0, 0, G_OPTION_ARG_STRING, &phone, "Customer's phone", "PHONE" },
+    { "handedness", 0, 0, G_OPTION_ARG_STRING, &hand, "right or left", "HAND" },
+    { "handicap", 0, 0, G_OPTION_ARG_DOUBLE, &handicap, "Handicap index", "N" },
+    { "bay", 0, 0, G_OPTION_ARG_STRING, &bay, "Bay (default “" FC_STORE_DEFAULT_BAY "”)", "NAME" },
+    { "fitter", 0, 0, G_OPTION_ARG_STRING, &fitter, "Fitter's name", "NAME" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("— start a fitting for a customer");
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(FcCustomer) customer = NULL;
+  g_autoptr(FcFitting) fitting = NULL;
+  g_autoptr(GError) error = NULL;
+  FcFittingType ftype;
+  int status = 0;
+
+  if (!parse_options (context, entries, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return usage_error (context, "new-fitting takes options only");
+  if (type == NULL || !fc_fitting_type_from_string (type, &ftype) || ftype == FC_FITTING_PRACTICE)
+    return usage_error (context, "--type must be driver, irons, full_bag, wedges or putter");
+  if (name == NULL)
+    return usage_error (context, "--customer NAME is required");
+  customer = fc_customer_new (name);
+  customer->email = g_steal_pointer (&email);
+  customer->phone = g_steal_pointer (&phone);
+  customer->handicap = handicap;
+  if (hand && !fc_handedness_from_string (hand, &customer->handedness))
+    return usage_error (context, "--handedness must be right or left");
+
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  if (!fc_store_add_customer (store, customer, &error))
+    return report_error (error);
+  fitting = fc_fitting_new (ftype, bay ? bay : FC_STORE_DEFAULT_BAY);
+  fitting->customer_id = g_strdup (customer->id);
+  fitting->fitter = g_steal_pointer (&fitter);
+  if (!fc_store_add_fitting (store, fitting, &error))
+    return report_error (error);
+  g_print ("%s\n", fitting->id);
+  return 0;
+}
+
+static int
+cmd_add_config (int argc, char **argv)
+{
+  g_autofree char *role = NULL, *label = NULL, *club_type = NULL, *head = NULL, *shaft = NULL, *setting = NULL;
+  double loft = NAN;
+  gboolean activate = FALSE;
+  GOptionEntry entries[] = {
+    { "role", 0, 0, G_OPTION_ARG_STRING, &role, "baseline (the customer's own club) or test", "ROLE" },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &label, "Name shown to the fitter", "TEXT" },
+    { "club-type", 0, 0, G_OPTION_ARG_STRING, &club_type, "e.g. Driver, 7 Iron", "TEXT" },
+    { "head", 0, 0, G_OPTION_ARG_STRING, &head, "Head model", "TEXT" },
+    { "shaft", 0, 0, G_OPTION_ARG_STRING, &shaft, "Shaft model and flex", "TEXT" },
+    { "loft", 0, 0, G_OPTION_ARG_DOUBLE, &loft, "Loft in degrees", "DEG" },
+    { "setting", 0, 0, G_OPTION_ARG_STRING, &setting, "Hosel or weight setting", "TEXT" },
+    { "activate", 0, 0, G_OPTION_ARG_NONE, &activate, "Send new shots to this club", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("FITTING — add a club configuration");
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(FcClubConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+  FcConfigRole r;
+  int status = 0;
+
+  if (!parse_options (context, entries, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (context, "add-config takes exactly one FITTING id");
+  if (role == NULL || !fc_config_role_from_string (role, &r))
+    return usage_error (context, "--role must be baseline or test");
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  config = fc_club_config_new (r, label);
+  if ((config->fitting_id = resolve_fitting (store, argv[1], &status)) == NULL)
+    return status;
+  config->club_type = g_steal_pointer (&club_type);
+  config->head = g_steal_pointer (&head);
+  config->shaft = g_steal_pointer (&shaft);
+  config->setting = g_steal_pointer (&setting);
+  config->loft_deg = loft;
+  if (!fc_store_add_config (store, config, &error))
+    return report_error (error);
+  if (activate && !fc_store_set_active_config (store, config->fitting_id, config->id, &error))
+    return report_error (error);
+  g_print ("%s\n", config->id);
+  return 0;
+}
+
+static int
+cmd_exclude_include (int argc, char **argv, gboolean exclude)
+{
+  g_autofree char *reason = NULL;
+  GOptionEntry entries[] = {
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, "Why the shot does not count", "TEXT" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    g_option_context_new (exclude ? "SHOT… — leave shots out of the statistics"
+                                  : "SHOT… — count excluded shots again");
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!parse_options (context, exclude ? entries : NULL, &argc, &argv, &status))
+    return status;
+  if (argc < 2)
+    return usage_error (context, "give at least one SHOT id");
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  for (int i = 1; i < argc; i++)
+    if (!fc_store_set_shot_excluded (store, argv[i], exclude, reason, &error))
+      return report_error (error);
+  return 0;
+}
+
+static int cmd_exclude (int argc, char **argv) { return cmd_exclude_include (argc, argv, TRUE); }
+static int cmd_include (int argc, char **argv) { return cmd_exclude_include (argc, argv, FALSE); }
+
+static int
+cmd_complete (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("FITTING — mark a fitting completed");
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  int status = 0;
+
+  if (!parse_options (context, NULL, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (context, "complete takes exactly one FITTING id");
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  if ((id = resolve_fitting (store, argv[1], &status)) == NULL)
+    return status;
+  if (!fc_store_complete_fitting (store, id, &error))
+    return report_error (error);
+  return 0;
+}
+
+static const Command commands[] = {
+  { "import",      "FILE [--fitting ID] [--config ID]", "Import a launch-monitor export (CSV or JSON)", cmd_import },
+  { "export",      "FITTING --format csv|json [-o FILE]", "Export a fitting", cmd_export },
+  { "fittings",    "", "List fittings", cmd_fittings },
+  { "show",        "FITTING", "Show a fitting and its shots", cmd_show },
+  { "stats",       "FITTING", "Statistics per club configuration", cmd_stats },
+  { "doctor",      "", "Check the database: integrity, schema version, counts", cmd_doctor },
+  { "new-fitting", "--type TYPE --customer NAME", "Start a fitting", cmd_new_fitting },
+  { "add-config",  "FITTING --role baseline|test", "Add a club configuration", cmd_add_config },
+  { "exclude",     "SHOT… [--reason TEXT]", "Leave shots out of the statistics", cmd_exclude },
+  { "include",     "SHOT…", "Count excluded shots again", cmd_include },
+  { "complete",    "FITTING", "Mark a fitting completed", cmd_complete },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: fitclipctl [--db PATH] [--json] COMMAND [ARGS…]\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-12s %-38s %s\n", commands[i].name, commands[i].args, commands[i].summary);
+  fprintf (out, "\nThe database is $FITCLIP_DB, or %s when unset.\n"
+           "Run “fitclipctl COMMAND --help” for a command's options.\n", "<user data folder>/fitclip/fitclip.db");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  const Command *command = NULL;
+  int status;
+
+  setlocale (LC_ALL, "");
+
+  /* The command is the first argument that is not an option or the value
+   * of a global option that takes one. */
+  g_ptr_array_add (args, argv[0]);
+  for (int i = 1; i < argc; i++)
+    {
+      if (command == NULL && argv[i][0] != '-')
+        {
+          for (guint c = 0; c < G_N_ELEMENTS (commands); c++)
+            if (strcmp (argv[i], commands[c].name) == 0)
+              command = &commands[c];
+          if (command == NULL)
+            {
+              g_printerr ("fitclipctl: unknown command “%s”\n\n", argv[i]);
+              print_usage (stderr);
+              return EXIT_USAGE;
+            }
+          continue;
+        }
+      if (command == NULL && (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0))
+        {
+          print_usage (stdout);
+          return 0;
+        }
+      if (command == NULL && (strcmp (argv[i], "--version") == 0))
+        {
+          g_print ("fitclipctl %s\n", PACKAGE_VERSION);
+          return 0;
+        }
+      g_ptr_array_add (args, argv[i]);
+      if (command == NULL && (strcmp (argv[i], "--db") == 0 || strcmp (argv[i], "--units") == 0) &&
+          i + 1 < argc)
+        g_ptr_array_add (args, argv[++i]);
+    }
+  if (command == NULL)
+    {
+      print_usage (stderr);
+      return EXIT_USAGE;
+    }
+
+  {
+    int cargc = (int) args->len;
+
+    g_ptr_array_add (args, NULL);
+    status = command->func (cargc, (char **) args->pdata);
+  }
+  g_free (globals.db_path);
+  g_free (globals.units);
+  return status;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "fc-error.h"
+#include "fc-fitting-document.h"
+#include "fc-store.h"
+
+G_BEGIN_DECLS
+
+struct _FcStore {
+  GObject     parent_instance;
+
+  sqlite3    *db;
+  char       *path;
+  GHashTable *statements;     /* SQL text -> sqlite3_stmt*, prepared once */
+  guint       busy_timeout_ms;
+  gint64      dedupe_window_us;
+  char       *shot_columns;   /* "ball_speed_mps, launch_angle_deg, ..." */
+  char       *shot_insert_sql;
+  char       *shot_select_sql;
+};
+
+extern const char * const fc_store_migrations[];
+
+/* Cached prepared statement, reset and unbound, ready to bind. */
+sqlite3_stmt *fc_store_statement     (FcStore      *self,
+                                      const char   *sql,
+                                      GError      **error);
+gboolean      fc_store_exec          (FcStore      *self,
+                                      const char   *sql,
+                                      GError      **error);
+/* Steps a statement that returns no rows and resets it. */
+gboolean      fc_store_step_done     (FcStore      *self,
+                                      sqlite3_stmt *stmt,
+                                      GError      **error);
+/* BEGIN IMMEDIATE: take the write lock up front so that a busy database
+ * is detected (and waited for) before any work is done. */
+gboolean      fc_store_begin         (FcStore      *self,
+                                      GError      **error);
+gboolean      fc_store_commit        (FcStore      *self,
+                                      GError      **error);
+void          fc_store_rollback      (FcStore      *self);
+void          fc_store_set_error     (FcStore      *self,
+                                      GError      **error,
+                                      int           rc,
+                                      const char   *doing);
+
+gboolean      fc_store_enqueue       (FcStore      *self,
+                                      const char   *entity,
+                                      const char   *entity_id,
+                                      const char   *fitting_id,
+                                      const char   *operation,
+                                      const char   *payload,
+                                      GError      **error);
+
+void          fc_bind_text           (sqlite3_stmt *stmt,
+                                      int           index,
+                                      const char   *text);
+void          fc_bind_double         (sqlite3_stmt *stmt,
+                                      int           index,
+                                      double        value);
+char         *fc_column_dup          (sqlite3_stmt *stmt,
+                                      int           index);
+double        fc_column_double       (sqlite3_stmt *stmt,
+                                      int           index);
+
+/* Inside a transaction (fc-store-fittings.c, fc-store-shots.c). */
+gboolean      _fc_store_insert_customer (FcStore      *self,
+                                         FcCustomer   *customer,
+                                         GError      **error);
+gboolean      _fc_store_insert_fitting  (FcStore      *self,
+                                         FcFitting    *fitting,
+                                         GError      **error);
+gboolean      _fc_store_insert_config   (FcStore      *self,
+                                         FcClubConfig *config,
+                                         GError      **error);
+gboolean      _fc_store_lookup_practice (FcStore      *self,
+                                         const char   *bay,
+                                         char        **fitting_id,
+                                         GError      **error);
+/* Stores a shot whose fitting and configuration are known, keeping its
+ * id when it has one. */
+gboolean      _fc_store_insert_shot     (FcStore      *self,
+                                         FcShot       *shot,
+                                         FcAddResult  *result,
+                                         GError      **error);
+gboolean      _fc_store_row_exists      (FcStore      *self,
+                                         const char   *sql,
+                                         const char   *id,
+                                         gboolean     *exists,
+                                         GError      **error);
+
+/* fc-store-document.c: restores an exported fitting, keeping its ids. */
+gboolean      _fc_store_restore_document (FcStore           *self,
+                                          FcFittingDocument *document,
+                                          FcImportSummary   *summary,
+                                          GError           **error);
+
+/* For migration tests: create a database at an older schema version. */
+gboolean      _fc_store_create_at_version (const char  *path,
+                                           int          version,
+                                           GError     **error);
+
+G_END_DECLS
