@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <math.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "fc-error.h"
+#include "fc-store.h"
+
+typedef struct {
+  char    *dir;
+  char    *path;
+  FcStore *store;
+} Fixture;
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx->dir = g_dir_make_tmp ("fitclip-store-XXXXXX", NULL);
+  fx->path = g_build_filename (fx->dir, "sub", "fitclip.db", NULL);
+  fx->store = fc_store_open (fx->path, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  g_clear_object (&fx->store);
+  g_free (fx->path);
+  g_free (fx->dir);
+}
+
+/* Reads one value with a separate connection, as another program would. */
+static char *
+peek (const char *path, const char *sql)
+{
+  sqlite3 *db;
+  sqlite3_stmt *stmt;
+  char *out = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    out = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return out;
+}
+
+static gint64
+count (Fixture *fx, const char *sql)
+{
+  g_autofree char *v = peek (fx->path, sql);
+  return v ? g_ascii_strtoll (v, NULL, 10) : -1;
+}
+
+static FcShot *
+device_shot (const char *device, const char *shot_id, double speed)
+{
+  FcShot *s = fc_shot_new ();
+
+  s->source_kind = FC_SOURCE_DEVICE;
+  s->source_protocol = g_strdup ("open-connect-v1");
+  s->device_id = g_strdup (device);
+  s->device_shot_id = g_strdup (shot_id);
+  s->raw = g_bytes_new_static ("{\"BallData\":{}}", 15);
+  fc_shot_set (s, FC_FIELD_BALL_SPEED, speed);
+  fc_shot_set (s, FC_FIELD_LAUNCH_ANGLE, 12.0);
+  return s;
+}
+
+static char *
+new_fitting (Fixture *fx, const char *bay, char **baseline, char **test)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcCustomer) c = fc_customer_new ("Ann Example");
+  g_autoptr(FcFitting) f = fc_fitting_new (FC_FITTING_DRIVER, bay);
+  g_autoptr(FcClubConfig) b = fc_club_config_new (FC_CONFIG_BASELINE, "Own driver");
+  g_autoptr(FcClubConfig) t = fc_club_config_new (FC_CONFIG_TEST, "Test 1");
+
+  c->email = g_strdup ("ann@example.com");
+  c->handedness = FC_HANDEDNESS_LEFT;
+  c->handicap = 12.4;
+  g_assert_true (fc_store_add_customer (fx->store, c, &error));
+  f->customer_id = g_strdup (c->id);
+  f->fitter = g_strdup ("Sam");
+  g_assert_true (fc_store_add_fitting (fx->store, f, &error));
+  b->fitting_id = g_strdup (f->id);
+  t->fitting_id = g_strdup (f->id);
+  t->head = g_strdup ("Head X");
+  t->loft_deg = 9.0;
+  g_assert_true (fc_store_add_config (fx->store, b, &error));
+  g_assert_true (fc_store_add_config (fx->store, t, &error));
+  g_assert_no_error (error);
+  if (baseline)
+    *baseline = g_strdup (b->id);
+  if (test)
+    *test = g_strdup (t->id);
+  return g_strdup (f->id);
+}
+
+static void
+test_pragmas (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *mode = peek (fx->path, "PRAGMA journal_mode");
+
+  g_assert_cmpstr (mode, ==, "wal");
+  g_assert_cmpint (fc_store_get_schema_version (fx->store), ==, FC_STORE_SCHEMA_VERSION);
+  /* Every field of the shot schema has its column. */
+  for (FcShotField f = 0; f < FC_SHOT_N_FIELDS; f++)
+    {
+      g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM pragma_table_info('shots') WHERE name = '%s'",
+                                              fc_shot_field_get_name (f));
+      g_assert_cmpint (count (fx, sql), ==, 1);
+    }
+}
+
+static void
+test_fitting_records (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *baseline = NULL, *test = NULL;
+  g_autofree char *id = new_fitting (fx, "Bay 2", &baseline, &test);
+  g_autoptr(FcFitting) f = fc_store_get_fitting (fx->store, id, &error);
+  g_autoptr(FcCustomer) c = NULL;
+  g_autoptr(GPtrArray) configs = fc_store_list_configs (fx->store, id, &error);
+  g_autoptr(FcClubConfig) second = fc_club_config_new (FC_CONFIG_BASELINE, "Another");
+  g_autofree char *prefix = g_strndup (id, 6);
+  g_autofree char *resolved = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_uuid_string_is_valid (id));
+  g_assert_cmpint (f->type, ==, FC_FITTING_DRIVER);
+  g_assert_cmpstr (f->bay, ==, "Bay 2");
+  g_assert_cmpstr (f->fitter, ==, "Sam");
+  g_assert_cmpint (f->status, ==, FC_FITTING_OPEN);
+  c = fc_store_get_customer (fx->store, f->customer_id, &error);
+  g_assert_cmpstr (c->email, ==, "ann@example.com");
+  g_assert_cmpint (c->handedness, ==, FC_HANDEDNESS_LEFT);
+  g_assert_cmpfloat (c->handicap, ==, 12.4);
+  g_assert_cmpuint (configs->len, ==, 2);
+  g_assert_cmpstr (((FcClubConfig *) configs->pdata[0])->id, ==, baseline);
+  g_assert_cmpfloat (((FcClubConfig *) configs->pdata[1])->loft_deg, ==, 9.0);
+  g_assert_true (isnan (((FcClubConfig *) configs->pdata[0])->loft_deg));
+
+  /* One baseline per fitting. */
+  second->fitting_id = g_strdup (id);
+  g_assert_false (fc_store_add_config (fx->store, second, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_CONFLICT);
+  g_clear_error (&error);
+
+  resolved = fc_store_resolve_fitting_id (fx->store, prefix, &error);
+  g_assert_cmpstr (resolved, ==, id);
+  g_assert_null (fc_store_resolve_fitting_id (fx->store, "ffff", &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (fc_store_complete_fitting (fx->store, id, &error));
+  g_clear_pointer (&f, fc_fitting_free);
+  f = fc_store_get_fitting (fx->store, id, &error);
+  g_assert_cmpint (f->status, ==, FC_FITTING_COMPLETED);
+  g_assert_cmpint (f->completed_at, >, 0);
+  /* customer + fitting + 2 configs + complete */
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM outbox"), ==, 5);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM outbox WHERE operation = 'complete'"), ==, 1);
+}
+
+static void
+test_shot_storage (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *baseline = NULL;
+  g_autofree char *fid = new_fitting (fx, "Bay 1", &baseline, NULL);
+  g_autoptr(FcShot) shot = device_shot ("gc3-123", "1", 67.5);
+  g_autoptr(FcShot) back = NULL;
+  g_autofree char *sql = NULL, *raw = NULL, *carry = NULL;
+  FcAddResult result;
+
+  fc_shot_set (shot, FC_FIELD_CARRY_SIDE, 0.0);
+  shot->club = g_strdup ("DR");
+  fc_shot_add_tag (shot, "first");
+  g_assert_true (fc_store_add_shot (fx->store, shot, "Bay 1", &result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (result, ==, FC_ADD_INSERTED);
+  g_assert_cmpstr (shot->fitting_id, ==, fid);
+  g_assert_cmpstr (shot->config_id, ==, baseline);
+  g_assert_true (g_uuid_string_is_valid (shot->id));
+
+  /* Not measured is NULL; a measured zero is 0. */
+  sql = g_strdup_printf ("SELECT coalesce(carry_m, 'NULL') || '/' || carry_side_m FROM shots WHERE id = '%s'", shot->id);
+  carry = peek (fx->path, sql);
+  g_assert_cmpstr (carry, ==, "NULL/0.0");
+  g_free (sql);
+  sql = g_strdup_printf ("SELECT raw FROM shots WHERE id = '%s'", shot->id);
+  raw = peek (fx->path, sql);
+  g_assert_cmpstr (raw, ==, "{\"BallData\":{}}");
+
+  back = fc_store_get_shot (fx->store, shot->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (fc_shot_get (back, FC_FIELD_BALL_SPEED), ==, 67.5);
+  g_assert_false (fc_shot_has (back, FC_FIELD_CARRY));
+  g_assert_true (fc_shot_has (back, FC_FIELD_CARRY_SIDE));
+  g_assert_cmpstr (back->club, ==, "DR");
+  g_assert_cmpstr (back->source_protocol, ==, "open-connect-v1");
+  g_assert_cmpint (back->source_kind, ==, FC_SOURCE_DEVICE);
+  g_assert_cmpuint (back->tags->len, ==, 1);
+  g_assert_true (g_bytes_equal (back->raw, shot->raw));
+
+  /* The shot and its outbox entry were one transaction. */
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM outbox WHERE entity = 'shot'"), ==, 1);
+}
+
+static void
+test_practice_session (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcShot) a = device_shot ("r10", "1", 50);
+  g_autoptr(FcShot) b = device_shot ("r10", "2", 51);
+  g_autoptr(FcShot) c = device_shot ("r10", "3", 52);
+  g_autoptr(FcFitting) practice = NULL;
+  g_autofree char *baseline = NULL, *test = NULL, *fid = NULL;
+  g_autoptr(GPtrArray) moved = NULL;
+  FcAddResult result;
+  const char *ids[2] = { NULL, NULL };
+
+  /* No fitting open in Bay 3: the shot goes to its practice session. */
+  g_assert_true (fc_store_add_shot (fx->store, a, "Bay 3", &result, &error));
+  practice = fc_store_get_fitting (fx->store, a->fitting_id, &error);
+  g_assert_cmpint (practice->type, ==, FC_FITTING_PRACTICE);
+  g_assert_cmpstr (practice->bay, ==, "Bay 3");
+  g_assert_true (fc_store_add_shot (fx->store, b, "Bay 3", &result, &error));
+  g_assert_cmpstr (b->fitting_id, ==, a->fitting_id);
+
+  /* A fitting opens in the bay: new shots go there. */
+  fid = new_fitting (fx, "Bay 3", &baseline, &test);
+  g_assert_true (fc_store_set_active_config (fx->store, fid, test, &error));
+  g_assert_true (fc_store_add_shot (fx->store, c, "Bay 3", &result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (c->fitting_id, ==, fid);
+  g_assert_cmpstr (c->config_id, ==, test);
+
+  /* The practice shot is moved into the fitting afterwards. */
+  ids[0] = a->id;
+  g_assert_true (fc_store_move_shots (fx->store, ids, baseline, &error));
+  g_assert_no_error (error);
+  moved = fc_store_list_shots (fx->store, fid, &error);
+  g_assert_cmpuint (moved->len, ==, 2);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM outbox WHERE entity = 'shot' AND operation = 'update'"), ==, 1);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM fittings WHERE type = 'practice'"), ==, 1);
+}
+
+static void
+test_dedupe (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *fid = new_fitting (fx, "Bay 1", NULL, NULL);
+  g_autoptr(FcShot) first = device_shot ("oc-1", "7", 60);
+  g_autoptr(FcShot) resend = device_shot ("oc-1", "7", 60);
+  g_autoptr(FcShot) counter_reset = device_shot ("oc-1", "1", 60);
+  g_autoptr(FcShot) other_device = device_shot ("oc-2", "7", 60);
+  g_autoptr(FcShot) later = device_shot ("oc-1", "1", 60);
+  g_autoptr(FcShot) different = device_shot ("oc-1", "1", 61);
+  FcAddResult r;
+
+  g_assert_true (fc_store_add_shot (fx->store, first, NULL, &r, &error));
+  g_assert_cmpint (r, ==, FC_ADD_INSERTED);
+  /* Same device shot id: a resend. */
+  g_assert_true (fc_store_add_shot (fx->store, resend, NULL, &r, &error));
+  g_assert_cmpint (r, ==, FC_ADD_DUPLICATE);
+  g_assert_cmpstr (resend->id, ==, first->id);
+  /* The counter reset but the values are the same, seconds later. */
+  g_assert_true (fc_store_add_shot (fx->store, counter_reset, NULL, &r, &error));
+  g_assert_cmpint (r, ==, FC_ADD_DUPLICATE);
+  /* Another monitor with the same numbers is another shot. */
+  g_assert_true (fc_store_add_shot (fx->store, other_device, NULL, &r, &error));
+  g_assert_cmpint (r, ==, FC_ADD_INSERTED);
+  /* Different values: another shot. */
+  g_assert_true (fc_store_add_shot (fx->store, different, NULL, &r, &error));
+  g_assert_cmpint (r, ==, FC_ADD_INSERTED);
+  /* Same values from a device without counters, long after the window:
+   * a real new shot. */
+  g_clear_pointer (&later->device_shot_id, g_free);
+  later->received_at = g_get_real_time () + 2 * FC_STORE_DEFAULT_DEDUPE_WINDOW_US;
+  g_assert_true (fc_store_add_shot (fx->store, later, NULL, &r, &error));
+  g_assert_cmpint (r, ==, FC_ADD_INSERTED);
+  g_assert_no_error (error);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM shots"), ==, 4);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM outbox WHERE entity = 'shot'"), ==, 4);
+}
+
+static void
+test_rollback_leaves_nothing (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcShot) bad_config = device_shot ("x", "1", 60);
+  g_autoptr(FcShot) absurd = device_shot ("x", "2", 900);
+  g_autoptr(FcShot) nan = device_shot ("x", "3", 60);
+  gint64 before = count (fx, "SELECT count(*) FROM outbox");
+
+  bad_config->config_id = g_strdup ("00000000-0000-4000-8000-000000000000");
+  g_assert_false (fc_store_add_shot (fx->store, bad_config, NULL, NULL, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (fc_store_add_shot (fx->store, absurd, NULL, NULL, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_OUT_OF_RANGE);
+  g_clear_error (&error);
+  nan->values[FC_FIELD_CARRY] = INFINITY;
+  nan->present |= 1ull << FC_FIELD_CARRY;
+  g_assert_false (fc_store_add_shot (fx->store, nan, NULL, NULL, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM shots"), ==, 0);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM outbox"), ==, before);
+}
+
+static void
+test_exclusion_and_tags (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *baseline = NULL;
+  g_autofree char *fid = new_fitting (fx, "Bay 1", &baseline, NULL);
+  g_autoptr(FcStatsInput) in = NULL;
+  g_autoptr(FcFittingStats) st = NULL;
+  g_autoptr(FcShot) back = NULL;
+  char *ids[3];
+
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *n = g_strdup_printf ("%d", i);
+      g_autoptr(FcShot) s = device_shot ("tm", n, 60 + 10 * i);
+      g_assert_true (fc_store_add_shot (fx->store, s, NULL, NULL, &error));
+      ids[i] = g_strdup (s->id);
+    }
+  g_assert_true (fc_store_set_shot_excluded (fx->store, ids[2], TRUE, "Topped it", &error));
+  g_assert_no_error (error);
+  back = fc_store_get_shot (fx->store, ids[2], &error);
+  g_assert_true (back->excluded);
+  g_assert_cmpstr (back->exclude_reason, ==, "Topped it");
+
+  in = fc_store_load_stats_input (fx->store, fid, &error);
+  st = fc_stats_compute (in);
+  {
+    FcConfigStats *cs = g_ptr_array_index (st->configs, 0);
+    g_assert_cmpstr (cs->config_id, ==, baseline);
+    g_assert_cmpuint (cs->fields[FC_FIELD_BALL_SPEED].count, ==, 2);
+    g_assert_cmpfloat (cs->fields[FC_FIELD_BALL_SPEED].mean, ==, 65.0);
+  }
+
+  /* Reversible. */
+  g_assert_true (fc_store_set_shot_excluded (fx->store, ids[2], FALSE, NULL, &error));
+  g_clear_pointer (&in, fc_stats_input_free);
+  g_clear_pointer (&st, fc_fitting_stats_free);
+  in = fc_store_load_stats_input (fx->store, fid, &error);
+  st = fc_stats_compute (in);
+  g_assert_cmpuint (((FcConfigStats *) st->configs->pdata[0])->fields[FC_FIELD_BALL_SPEED].count, ==, 3);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM shots WHERE excluded = 0 AND exclude_reason IS NULL"), ==, 3);
+
+  g_assert_true (fc_store_tag_shot (fx->store, ids[0], "best", TRUE, &error));
+  g_assert_true (fc_store_tag_shot (fx->store, ids[0], "best", TRUE, &error));
+  g_assert_true (fc_store_tag_shot (fx->store, ids[0], "video", TRUE, &error));
+  g_assert_true (fc_store_tag_shot (fx->store, ids[0], "video", FALSE, &error));
+  g_assert_false (fc_store_tag_shot (fx->store, "nope", "x", TRUE, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (fc_store_set_shot_excluded (fx->store, "nope", TRUE, NULL, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_NOT_FOUND);
+  {
+    g_autofree char *tags = peek (fx->path, "SELECT group_concat(tag) FROM shot_tags");
+    g_assert_cmpstr (tags, ==, "best");
+  }
+  /* exclude, include, tag best, tag video, untag video: five updates */
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM outbox WHERE operation = 'update'"), ==, 5);
+  for (int i = 0; i < 3; i++)
+    g_free (ids[i]);
+}
+
+static void
+test_outbox_peek (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcShot) s = device_shot ("tm", "1", 60);
+  g_autoptr(GPtrArray) entries = NULL;
+  FcOutboxEntry *last;
+
+  g_assert_true (fc_store_add_shot (fx->store, s, NULL, NULL, &error));
+  entries = fc_store_outbox_peek (fx->store, g_get_real_time () + 1, 100, &error);
+  g_assert_no_error (error);
+  /* practice fitting, its config, the shot */
+  g_assert_cmpuint (entries->len, ==, 3);
+  last = g_ptr_array_index (entries, 2);
+  g_assert_cmpstr (last->entity, ==, "shot");
+  g_assert_cmpstr (last->entity_id, ==, s->id);
+  g_assert_cmpstr (last->fitting_id, ==, s->fitting_id);
+  g_assert_cmpint (last->attempt_count, ==, 0);
+  g_assert_nonnull (strstr (last->payload, "\"ball_speed_mps\":60"));
+  g_assert_nonnull (strstr (last->payload, "\"carry_m\":null"));
+}
+
+static void
+test_bad_files (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("fitclip-bad-XXXXXX", NULL);
+  g_autofree char *garbage = g_build_filename (dir, "garbage.db", NULL);
+  g_autofree char *newer = g_build_filename (dir, "newer.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcStore) store = NULL;
+  sqlite3 *db;
+  char junk[8192];
+
+  memset (junk, 'x', sizeof junk);
+  g_assert_true (g_file_set_contents (garbage, junk, sizeof junk, NULL));
+  store = fc_store_open (garbage, &error);
+  g_assert_null (store);
+  g_assert_error (error, FC_ERROR, FC_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, garbage));
+  g_clear_error (&error);
+
+  g_assert_cmpint (sqlite3_open (newer, &db), ==, SQLITE_OK);
+  sqlite3_exec (db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+  sqlite3_close (db);
+  store = fc_store_open (newer, &error);
+  g_assert_null (store);
+  g_assert_error (error, FC_ERROR, FC_ERROR_SCHEMA_TOO_NEW);
+  g_assert_nonnull (strstr (error->message, "newer FitClip"));
+}
+
+static void
+test_default_path (void)
+{
+  g_autofree char *path = NULL;
+
+  g_setenv ("FITCLIP_DB", "/tmp/elsewhere.db", TRUE);
+  path = fc_store_default_path ();
+  g_assert_cmpstr (path, ==, "/tmp/elsewhere.db");
+  g_free (path);
+  g_unsetenv ("FITCLIP_DB");
+  path = fc_store_default_path ();
+  g_assert_true (g_str_has_suffix (path, "fitclip.db"));
+  g_assert_true (g_str_has_prefix (path, g_get_user_data_dir ()));
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(name, fn) g_test_add ("/store/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("pragmas-and-columns", test_pragmas);
+  ADD ("fitting-records", test_fitting_records);
+  ADD ("shot-storage", test_shot_storage);
+  ADD ("practice-session", test_practice_session);
+  ADD ("dedupe", test_dedupe);
+  ADD ("rollback-leaves-nothing", test_rollback_leaves_nothing);
+  ADD ("exclusion-and-tags", test_exclusion_and_tags);
+  ADD ("outbox-peek", test_outbox_peek);
+#undef ADD
+  g_test_add_func ("/store/bad-files", test_bad_files);
+  g_test_add_func ("/store/default-path", test_default_path);
+  return g_test_run ();
+}
