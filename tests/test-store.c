@@ -192,7 +192,8 @@ test_shot_storage (Fixture *fx, gconstpointer data)
   carry = peek (fx->path, sql);
   g_assert_cmpstr (carry, ==, "NULL/0.0");
   g_free (sql);
-  sql = g_strdup_printf ("SELECT raw FROM shots WHERE id = '%s'", shot->id);
+  sql = g_strdup_printf ("SELECT p.raw FROM shots s JOIN shot_payloads p ON p.shot_seq = s.seq"
+                         " WHERE s.id = '%s'", shot->id);
   raw = peek (fx->path, sql);
   g_assert_cmpstr (raw, ==, "{\"BallData\":{}}");
 
@@ -206,6 +207,23 @@ test_shot_storage (Fixture *fx, gconstpointer data)
   g_assert_cmpint (back->source_kind, ==, FC_SOURCE_DEVICE);
   g_assert_cmpuint (back->tags->len, ==, 1);
   g_assert_true (g_bytes_equal (back->raw, shot->raw));
+
+  /* The packed copy used by statistics holds the same values. */
+  {
+    g_autoptr(FcStatsInput) in = fc_store_load_stats_input (fx->store, fid, &error);
+    FcStatsGroup *g = NULL;
+
+    for (guint i = 0; i < in->groups->len; i++)
+      if (g_strcmp0 (((FcStatsGroup *) in->groups->pdata[i])->config_id, baseline) == 0)
+        g = in->groups->pdata[i];
+    g_assert_nonnull (g);
+    g_assert_cmpuint (g->n_shots, ==, 1);
+    for (FcShotField f = 0; f < FC_SHOT_N_FIELDS; f++)
+      if (fc_shot_has (back, f))
+        g_assert_cmpfloat (g->values[f][0], ==, fc_shot_get (back, f));
+      else
+        g_assert_true (isnan (g->values[f][0]));
+  }
 
   /* The shot and its outbox entry were one transaction. */
   g_assert_cmpint (count (fx, "SELECT count(*) FROM outbox WHERE entity = 'shot'"), ==, 1);
@@ -392,8 +410,20 @@ test_outbox_peek (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (last->entity_id, ==, s->id);
   g_assert_cmpstr (last->fitting_id, ==, s->fitting_id);
   g_assert_cmpint (last->attempt_count, ==, 0);
+  g_assert_cmpstr (last->operation, ==, "create");
+  /* A created shot is sent from its row: not stored twice. */
+  g_assert_null (last->payload);
+
+  /* An edit carries the shot's state; unmeasured values are left out,
+   * never sent as 0. */
+  g_assert_true (fc_store_set_shot_excluded (fx->store, s->id, TRUE, "test", &error));
+  g_clear_pointer (&entries, g_ptr_array_unref);
+  entries = fc_store_outbox_peek (fx->store, g_get_real_time () + 1, 100, &error);
+  last = g_ptr_array_index (entries, 3);
+  g_assert_cmpstr (last->operation, ==, "update");
   g_assert_nonnull (strstr (last->payload, "\"ball_speed_mps\":60"));
-  g_assert_nonnull (strstr (last->payload, "\"carry_m\":null"));
+  g_assert_nonnull (strstr (last->payload, "\"excluded\":true"));
+  g_assert_null (strstr (last->payload, "carry_m"));
 }
 
 static void

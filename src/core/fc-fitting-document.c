@@ -60,7 +60,7 @@ fc_fitting_document_to_json (const FcFittingDocument *doc,
   fc_json_writer_key (w, "shots");
   fc_json_writer_begin_array (w);
   for (guint i = 0; i < doc->shots->len; i++)
-    fc_json_write_shot (w, g_ptr_array_index (doc->shots, i), TRUE);
+    fc_json_write_shot (w, g_ptr_array_index (doc->shots, i), FC_SHOT_JSON_WITH_RAW);
   fc_json_writer_end_array (w);
   fc_json_writer_end_object (w);
   return fc_json_writer_steal (w, length);

@@ -87,9 +87,9 @@ fc_json_write_club_config (FcJsonWriter       *w,
 }
 
 void
-fc_json_write_shot (FcJsonWriter *w,
-                    const FcShot *s,
-                    gboolean      with_raw)
+fc_json_write_shot (FcJsonWriter    *w,
+                    const FcShot    *s,
+                    FcShotJsonFlags  flags)
 {
   fc_json_writer_begin_object (w);
   write_string (w, "id", s->id);
@@ -106,7 +106,8 @@ fc_json_write_shot (FcJsonWriter *w,
   else
     fc_json_writer_boolean (w, s->spin_estimated);
   for (guint i = 0; i < FC_SHOT_N_FIELDS; i++)
-    write_double (w, fc_shot_field_get_name (i), fc_shot_get (s, i));
+    if (fc_shot_has (s, i) || !(flags & FC_SHOT_JSON_SKIP_NULLS))
+      write_double (w, fc_shot_field_get_name (i), fc_shot_get (s, i));
   fc_json_writer_key (w, "excluded");
   fc_json_writer_boolean (w, s->excluded);
   write_string (w, "exclude_reason", s->exclude_reason);
@@ -120,7 +121,7 @@ fc_json_write_shot (FcJsonWriter *w,
   write_string (w, "kind", fc_source_kind_to_string (s->source_kind));
   write_string (w, "protocol", s->source_protocol);
   write_string (w, "detail", s->source_detail);
-  if (with_raw)
+  if (flags & FC_SHOT_JSON_WITH_RAW)
     {
       g_autofree char *b64 = NULL;
 
@@ -137,12 +138,12 @@ fc_json_write_shot (FcJsonWriter *w,
 }
 
 char *
-fc_shot_to_json (const FcShot *shot,
-                 gboolean      with_raw)
+fc_shot_to_json (const FcShot    *shot,
+                 FcShotJsonFlags  flags)
 {
   FcJsonWriter *w = fc_json_writer_new (FALSE);
 
-  fc_json_write_shot (w, shot, with_raw);
+  fc_json_write_shot (w, shot, flags);
   return fc_json_writer_steal (w, NULL);
 }
 

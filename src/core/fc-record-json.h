@@ -20,14 +20,19 @@ void        fc_json_write_fitting     (FcJsonWriter       *writer,
                                        const FcFitting    *fitting);
 void        fc_json_write_club_config (FcJsonWriter       *writer,
                                        const FcClubConfig *config);
-/* @with_raw: include the raw payload (base64) and its source. */
+typedef enum {
+  FC_SHOT_JSON_DEFAULT    = 0,
+  FC_SHOT_JSON_WITH_RAW   = 1 << 0,  /* raw payload as base64 (exports) */
+  FC_SHOT_JSON_SKIP_NULLS = 1 << 1,  /* leave out unmeasured values (outbox payloads) */
+} FcShotJsonFlags;
+
 void        fc_json_write_shot        (FcJsonWriter       *writer,
                                        const FcShot       *shot,
-                                       gboolean            with_raw);
+                                       FcShotJsonFlags     flags);
 
 /* Convenience: one record as compact JSON text. */
 char       *fc_shot_to_json           (const FcShot       *shot,
-                                       gboolean            with_raw);
+                                       FcShotJsonFlags     flags);
 
 /* Readers: strict about types, tolerant of missing optional keys.
  * @where names the place in the file for error messages. */

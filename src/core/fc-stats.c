@@ -78,6 +78,23 @@ fc_stats_input_get_group (FcStatsInput *input,
 }
 
 void
+fc_stats_group_reserve (FcStatsGroup *group,
+                        guint         n_shots)
+{
+  guint capacity;
+
+  g_return_if_fail (group != NULL);
+  g_return_if_fail (n_shots <= G_MAXUINT - group->n_shots);
+
+  capacity = group->n_shots + n_shots;
+  if (capacity <= group->capacity)
+    return;
+  for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
+    group->values[f] = g_renew (double, group->values[f], capacity);
+  group->capacity = capacity;
+}
+
+void
 fc_stats_group_append (FcStatsGroup *group,
                        const double *values)
 {

@@ -31,6 +31,10 @@ void          fc_stats_input_free      (FcStatsInput *input);
 FcStatsGroup *fc_stats_input_get_group (FcStatsInput *input,
                                         const char   *config_id,
                                         gboolean      is_baseline);
+/* Makes room for @n_shots more shots, so that a known number of shots
+ * is appended without reallocating. */
+void          fc_stats_group_reserve   (FcStatsGroup *group,
+                                        guint         n_shots);
 /* Appends one shot's values (array of FC_SHOT_N_FIELDS, NAN = absent). */
 void          fc_stats_group_append    (FcStatsGroup *group,
                                         const double *values);

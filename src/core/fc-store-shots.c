@@ -241,6 +241,42 @@ insert_tags (FcStore       *self,
   return TRUE;
 }
 
+/* See the measurements column in fc-store-migrations.c. */
+static void
+pack_measurements (const FcShot *shot,
+                   guint8       *out)
+{
+  for (guint i = 0; i < FC_SHOT_N_FIELDS; i++)
+    {
+      double v = fc_shot_get (shot, i);
+      guint64 bits;
+
+      memcpy (&bits, &v, 8);
+      bits = GUINT64_TO_LE (bits);
+      memcpy (out + 8 * i, &bits, 8);
+    }
+}
+
+static void
+unpack_measurements (const guint8 *blob,
+                     gsize         len,
+                     double       *values)
+{
+  for (guint i = 0; i < FC_SHOT_N_FIELDS; i++)
+    {
+      guint64 bits;
+
+      if (8 * (i + 1) > len)
+        {
+          values[i] = NAN;
+          continue;
+        }
+      memcpy (&bits, blob + 8 * i, 8);
+      bits = GUINT64_FROM_LE (bits);
+      memcpy (&values[i], &bits, 8);
+    }
+}
+
 gboolean
 _fc_store_insert_shot (FcStore      *self,
                        FcShot       *shot,
@@ -249,9 +285,9 @@ _fc_store_insert_shot (FcStore      *self,
 {
   sqlite3_stmt *stmt;
   g_autofree char *twin = NULL;
-  g_autofree char *payload = NULL;
   gint64 fingerprint = fc_shot_fingerprint (shot);
   gint64 now = g_get_real_time ();
+  guint8 packed[FC_SHOT_N_FIELDS * 8];
   int col = 1;
 
   g_assert (shot->fitting_id && shot->config_id);
@@ -295,13 +331,8 @@ _fc_store_insert_shot (FcStore      *self,
   if (shot->spin_estimated >= 0)
     sqlite3_bind_int (stmt, col, shot->spin_estimated != 0);
   col++;
-  if (shot->raw)
-    {
-      gsize len;
-      const void *data = g_bytes_get_data (shot->raw, &len);
-      sqlite3_bind_blob64 (stmt, col, data ? data : "", len, SQLITE_STATIC);
-    }
-  col++;
+  pack_measurements (shot, packed);
+  sqlite3_bind_blob (stmt, col++, packed, sizeof packed, SQLITE_STATIC);
   sqlite3_bind_int (stmt, col++, shot->excluded ? 1 : 0);
   fc_bind_text (stmt, col++, shot->excluded ? shot->exclude_reason : NULL);
   sqlite3_bind_int64 (stmt, col++, now);
@@ -310,11 +341,26 @@ _fc_store_insert_shot (FcStore      *self,
 
   if (!fc_store_step_done (self, stmt, error))
     return FALSE;
+  if (shot->raw)
+    {
+      gsize len;
+      const void *data = g_bytes_get_data (shot->raw, &len);
+      sqlite3_int64 seq = sqlite3_last_insert_rowid (self->db);
+
+      stmt = fc_store_statement (self, "INSERT INTO shot_payloads (shot_seq, raw) VALUES (?, ?)", error);
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, seq);
+      sqlite3_bind_blob64 (stmt, 2, data ? data : "", len, SQLITE_STATIC);
+      if (!fc_store_step_done (self, stmt, error))
+        return FALSE;
+    }
   if (!insert_tags (self, shot, error))
     return FALSE;
 
-  payload = fc_shot_to_json (shot, FALSE);
-  if (!fc_store_enqueue (self, "shot", shot->id, shot->fitting_id, "create", payload, error))
+  /* No payload: the sync engine sends the shot's current row, so a shot
+   * is stored once, not twice (see docs/storage.md). */
+  if (!fc_store_enqueue (self, "shot", shot->id, shot->fitting_id, "create", NULL, error))
     return FALSE;
 
   *result = FC_ADD_INSERTED;
@@ -520,7 +566,7 @@ enqueue_shot_update (FcStore     *self,
 
   if (shot == NULL)
     return FALSE;
-  payload = fc_shot_to_json (shot, FALSE);
+  payload = fc_shot_to_json (shot, FC_SHOT_JSON_SKIP_NULLS);
   return fc_store_enqueue (self, "shot", shot->id, shot->fitting_id, "update", payload, error);
 }
 
@@ -808,55 +854,48 @@ fc_store_load_stats_input (FcStore     *self,
 {
   g_autoptr(FcStatsInput) input = fc_stats_input_new ();
   g_autoptr(GPtrArray) configs = NULL;
-  g_autoptr(GHashTable) groups = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autofree char *sql = NULL;
-  sqlite3_stmt *stmt;
-  FcStatsGroup *last = NULL;
   double values[FC_SHOT_N_FIELDS];
   int rc;
 
   g_return_val_if_fail (FC_IS_STORE (self), NULL);
 
-  /* Groups in configuration order, including ones without shots yet. */
+  /* One read transaction: all groups from the same snapshot. */
+  if (!fc_store_exec (self, "BEGIN", error))
+    return NULL;
+
+  /* Groups in configuration order, including ones without shots yet,
+   * filled from the packed measurements (one column per row instead of
+   * 44) through the covering index shots_by_config. */
   configs = fc_store_list_configs (self, fitting_id, error);
   if (configs == NULL)
-    return NULL;
+    goto fail;
   for (guint i = 0; i < configs->len; i++)
     {
       FcClubConfig *c = g_ptr_array_index (configs, i);
       FcStatsGroup *g = fc_stats_input_get_group (input, c->id, c->role == FC_CONFIG_BASELINE);
-      g_hash_table_insert (groups, g->config_id, g);
-    }
+      sqlite3_stmt *stmt;
 
-  sql = g_strdup_printf ("SELECT config_id, %s FROM shots WHERE fitting_id = ? AND excluded = 0"
-                         " ORDER BY seq", self->shot_columns);
-  stmt = fc_store_statement (self, sql, error);
-  if (stmt == NULL)
-    return NULL;
-  fc_bind_text (stmt, 1, fitting_id);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      const char *config = (const char *) sqlite3_column_text (stmt, 0);
-
-      if (last == NULL || strcmp (last->config_id, config) != 0)
+      stmt = fc_store_statement (self,
+                                 "SELECT measurements FROM shots WHERE config_id = ? AND excluded = 0"
+                                 " ORDER BY seq", error);
+      if (stmt == NULL)
+        goto fail;
+      fc_bind_text (stmt, 1, c->id);
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
         {
-          last = g_hash_table_lookup (groups, config);
-          if (last == NULL)
-            {
-              last = fc_stats_input_get_group (input, config, FALSE);
-              g_hash_table_insert (groups, last->config_id, last);
-            }
+          unpack_measurements (sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0), values);
+          fc_stats_group_append (g, values);
         }
-      for (guint i = 0; i < FC_SHOT_N_FIELDS; i++)
-        values[i] = sqlite3_column_type (stmt, 1 + i) == SQLITE_NULL
-                      ? NAN : sqlite3_column_double (stmt, 1 + i);
-      fc_stats_group_append (last, values);
+      sqlite3_reset (stmt);
+      if (rc != SQLITE_DONE)
+        goto sql_fail;
     }
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      fc_store_set_error (self, error, rc, "reading shots for statistics");
-      return NULL;
-    }
+  fc_store_rollback (self);
   return g_steal_pointer (&input);
+
+sql_fail:
+  fc_store_set_error (self, error, rc, "reading shots for statistics");
+fail:
+  fc_store_rollback (self);
+  return NULL;
 }

@@ -97,15 +97,16 @@ fc_store_init (FcStore *self)
   self->shot_insert_sql =
     g_strdup_printf ("INSERT INTO shots (id, fitting_id, config_id, device_id, device_shot_id,"
                      " fingerprint, source_kind, source_protocol, source_detail, import_id, club,"
-                     " device_time, received_at, spin_estimated, raw, excluded, exclude_reason,"
-                     " updated_at, %s)"
+                     " device_time, received_at, spin_estimated, measurements, excluded,"
+                     " exclude_reason, updated_at, %s)"
                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?%s)",
                      self->shot_columns, marks->str);
   self->shot_select_sql =
     g_strdup_printf ("SELECT id, fitting_id, config_id, device_id, device_shot_id,"
                      " source_kind, source_protocol, source_detail, import_id, club,"
-                     " device_time, received_at, spin_estimated, raw, excluded, exclude_reason,"
-                     " %s FROM shots", self->shot_columns);
+                     " device_time, received_at, spin_estimated, p.raw, excluded, exclude_reason,"
+                     " %s FROM shots LEFT JOIN shot_payloads p ON p.shot_seq = shots.seq",
+                     self->shot_columns);
   g_string_free (marks, TRUE);
 }
 
@@ -470,6 +471,9 @@ open_at (const char           *path,
   if (!pragma_expect (self, "PRAGMA journal_mode = WAL", "wal", error) ||
       !pragma_expect (self, sync_sql, NULL, error) ||
       !pragma_expect (self, "PRAGMA foreign_keys = ON", NULL, error) ||
+      /* A bigger page cache keeps large imports from spilling to the WAL
+       * mid-transaction; it only grows with use. */
+      !pragma_expect (self, "PRAGMA cache_size = -8192", NULL, error) ||
       !pragma_expect (self, "PRAGMA foreign_keys", "1", error))
     return NULL;
 

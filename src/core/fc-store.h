@@ -191,7 +191,7 @@ typedef struct {
   char   *entity_id;
   char   *fitting_id;
   char   *operation;    /* "create", "update", "complete" */
-  char   *payload;      /* JSON */
+  char   *payload;      /* JSON; NULL for a shot "create": send the stored shot */
   int     attempt_count;
   gint64  next_attempt_at;
   char   *last_error;
