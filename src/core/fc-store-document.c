@@ -105,7 +105,7 @@ _fc_store_restore_document (FcStore            *self,
       FcShot *s = g_ptr_array_index (doc->shots, i);
       FcAddResult result;
 
-      if (!fc_shot_validate (s, error) || !_fc_store_insert_shot (self, s, &result, error))
+      if (!fc_shot_validate (s, error) || !_fc_store_insert_shot (self, s, TRUE, &result, error))
         {
           g_prefix_error (error, "shot %s: ", s->id);
           goto fail;

@@ -142,7 +142,8 @@ static const char migration_1[] =
   "CREATE UNIQUE INDEX shots_device_identity ON shots(fitting_id, device_id, device_shot_id)\n"
   "  WHERE device_shot_id IS NOT NULL;\n"
   /* Content match within a time window, for devices whose counters reset. */
-  "CREATE INDEX shots_by_content ON shots(device_id, fingerprint, received_at);\n"
+  "CREATE INDEX shots_by_content ON shots(device_id, fingerprint, received_at)\n"
+  "  WHERE source_kind = 'device';\n"
   "CREATE INDEX shots_by_fitting ON shots(fitting_id, seq);\n"
   /* Statistics read a configuration's included shots from this index
    * alone (it covers the packed measurements): a sequential scan of

@@ -81,9 +81,11 @@ gboolean      _fc_store_lookup_practice (FcStore      *self,
                                          char        **fitting_id,
                                          GError      **error);
 /* Stores a shot whose fitting and configuration are known, keeping its
- * id when it has one. */
+ * id when it has one. @enqueue: write its own outbox entry (FALSE when
+ * the caller queues the whole batch, as a file import does). */
 gboolean      _fc_store_insert_shot     (FcStore      *self,
                                          FcShot       *shot,
+                                         gboolean      enqueue,
                                          FcAddResult  *result,
                                          GError      **error);
 gboolean      _fc_store_row_exists      (FcStore      *self,

@@ -207,8 +207,9 @@ find_duplicate (FcStore       *self,
   if (shot->source_kind == FC_SOURCE_DEVICE && self->dedupe_window_us > 0)
     {
       stmt = fc_store_statement (self,
-                                 "SELECT id FROM shots WHERE device_id = ? AND fingerprint = ?"
-                                 " AND received_at >= ? AND fitting_id = ? LIMIT 1", error);
+                                 "SELECT id FROM shots WHERE source_kind = 'device' AND device_id = ?"
+                                 " AND fingerprint = ? AND received_at >= ? AND fitting_id = ? LIMIT 1",
+                                 error);
       if (stmt == NULL)
         return FALSE;
       fc_bind_text (stmt, 1, shot->device_id);
@@ -280,6 +281,7 @@ unpack_measurements (const guint8 *blob,
 gboolean
 _fc_store_insert_shot (FcStore      *self,
                        FcShot       *shot,
+                       gboolean      enqueue,
                        FcAddResult  *result,
                        GError      **error)
 {
@@ -360,7 +362,8 @@ _fc_store_insert_shot (FcStore      *self,
 
   /* No payload: the sync engine sends the shot's current row, so a shot
    * is stored once, not twice (see docs/storage.md). */
-  if (!fc_store_enqueue (self, "shot", shot->id, shot->fitting_id, "create", NULL, error))
+  if (enqueue &&
+      !fc_store_enqueue (self, "shot", shot->id, shot->fitting_id, "create", NULL, error))
     return FALSE;
 
   *result = FC_ADD_INSERTED;
@@ -398,7 +401,7 @@ fc_store_add_shot (FcStore      *self,
   if (!fc_store_begin (self, error))
     return FALSE;
   if (!resolve_target (self, shot, bay, TRUE, error) ||
-      !_fc_store_insert_shot (self, shot, result ? result : &dummy, error))
+      !_fc_store_insert_shot (self, shot, TRUE, result ? result : &dummy, error))
     {
       fc_store_rollback (self);
       return FALSE;
@@ -804,7 +807,7 @@ fc_store_import (FcStore          *self,
       shot->import_id = g_strdup (import_id);
       if (shot->received_at == 0)
         shot->received_at = now;
-      if (!_fc_store_insert_shot (self, shot, &result, error))
+      if (!_fc_store_insert_shot (self, shot, FALSE, &result, error))
         {
           g_prefix_error (error, "%s: ", shot->source_detail ? shot->source_detail : batch->file_name);
           goto fail;
@@ -823,12 +826,21 @@ fc_store_import (FcStore          *self,
     }
   else
     {
+      g_autofree char *payload = NULL;
+
       stmt = fc_store_statement (self, "UPDATE imports SET inserted = ? WHERE id = ?", error);
       if (stmt == NULL)
         goto fail;
       sqlite3_bind_int (stmt, 1, inserted);
       fc_bind_text (stmt, 2, import_id);
-      if (!fc_store_step_done (self, stmt, error) || !fc_store_commit (self, error))
+      if (!fc_store_step_done (self, stmt, error))
+        goto fail;
+      /* One outbox entry for the whole file: the sync engine sends the
+       * import's shots (WHERE import_id = ?) in batches. Ten thousand
+       * entries for one file would only be read back together. */
+      payload = g_strdup_printf ("{\"import_id\":\"%s\",\"shots\":%u}", import_id, inserted);
+      if (!fc_store_enqueue (self, "import", import_id, target->fitting_id, "create", payload, error) ||
+          !fc_store_commit (self, error))
         goto fail;
     }
 

@@ -187,7 +187,7 @@ FcStatsInput *fc_store_load_stats_input (FcStore    *self,
 /* Outbox (drained by the sync engine). */
 typedef struct {
   gint64  id;
-  char   *entity;       /* "customer", "fitting", "club_config", "shot" */
+  char   *entity;       /* "customer", "fitting", "club_config", "shot", "import" */
   char   *entity_id;
   char   *fitting_id;
   char   *operation;    /* "create", "update", "complete" */
