@@ -286,14 +286,13 @@ cmd_export (int argc, char **argv)
 
 /* ---- fittings and show ------------------------------------------------- */
 
-static gint64
-count_shots (GPtrArray *shots,
-             gboolean   excluded)
+static guint
+count_excluded (GPtrArray *shots)
 {
-  gint64 n = 0;
+  guint n = 0;
 
   for (guint i = 0; i < shots->len; i++)
-    if (((FcShot *) g_ptr_array_index (shots, i))->excluded == excluded)
+    if (((FcShot *) g_ptr_array_index (shots, i))->excluded)
       n++;
   return n;
 }
@@ -333,9 +332,9 @@ cmd_fittings (int argc, char **argv)
     {
       FcFitting *f = g_ptr_array_index (fittings, i);
       g_autoptr(FcCustomer) customer = f->customer_id ? fc_store_get_customer (store, f->customer_id, NULL) : NULL;
-      g_autoptr(GPtrArray) shots = fc_store_list_shots (store, f->id, &error);
+      gint64 n_shots;
 
-      if (shots == NULL)
+      if (!fc_store_count_shots (store, f->id, &n_shots, NULL, &error))
         return report_error (error);
       if (w)
         {
@@ -345,16 +344,17 @@ cmd_fittings (int argc, char **argv)
           fc_json_writer_key (w, "customer_name");
           fc_json_writer_string (w, customer ? customer->name : NULL);
           fc_json_writer_key (w, "shots");
-          fc_json_writer_int (w, shots->len);
+          fc_json_writer_int (w, n_shots);
           fc_json_writer_end_object (w);
         }
       else
         {
           g_autofree char *started = format_time (f->started_at);
-          g_print ("%-36s  %-9s  %-10s  %-16s  %-20s  %6u\n", f->id, fc_fitting_type_to_string (f->type),
+          g_print ("%-36s  %-9s  %-10s  %-16s  %-20s  %6" G_GINT64_FORMAT "\n", f->id,
+                   fc_fitting_type_to_string (f->type),
                    fc_fitting_status_to_string (f->status), started,
                    customer ? customer->name : (f->type == FC_FITTING_PRACTICE ? f->bay : "—"),
-                   shots->len);
+                   n_shots);
         }
     }
   if (w)
@@ -408,11 +408,20 @@ cmd_show (int argc, char **argv)
              f->bay, f->fitter ? f->fitter : "—", started,
              f->completed_at ? completed : "—");
     if (doc->customer)
-      g_print ("Customer  %s (%s-handed%s%s)\n", doc->customer->name,
-               fc_handedness_to_string (doc->customer->handedness),
-               doc->customer->email ? ", " : "", doc->customer->email ? doc->customer->email : "");
-    g_print ("Shots     %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " excluded)\n\nClubs\n",
-             count_shots (doc->shots, FALSE) + count_shots (doc->shots, TRUE), count_shots (doc->shots, TRUE));
+      {
+        FcCustomer *c = doc->customer;
+        g_autoptr(GString) details = g_string_new (NULL);
+
+        if (c->handedness != FC_HANDEDNESS_UNKNOWN)
+          g_string_append_printf (details, "%s-handed", fc_handedness_to_string (c->handedness));
+        if (!isnan (c->handicap))
+          g_string_append_printf (details, "%shandicap %.1f", details->len ? ", " : "", c->handicap);
+        if (c->email)
+          g_string_append_printf (details, "%s%s", details->len ? ", " : "", c->email);
+        g_print ("Customer  %s%s%s%s\n", c->name, details->len ? " (" : "", details->str,
+                 details->len ? ")" : "");
+      }
+    g_print ("Shots     %u (%u excluded)\n\nClubs\n", doc->shots->len, count_excluded (doc->shots));
   }
   for (guint i = 0; i < doc->configs->len; i++)
     {
@@ -451,6 +460,19 @@ static const FcShotField summary_fields[] = {
   FC_FIELD_FACE_ANGLE, FC_FIELD_MAX_HEIGHT, FC_FIELD_LANDING_ANGLE, FC_FIELD_CARRY,
   FC_FIELD_TOTAL, FC_FIELD_CARRY_SIDE,
 };
+
+/* printf pads by bytes; labels hold "°" and other multi-byte letters. */
+static char *
+pad (const char *text,
+     guint       width)
+{
+  glong chars = g_utf8_strlen (text, -1);
+  GString *out = g_string_new (text);
+
+  for (glong i = chars; i < (glong) width; i++)
+    g_string_append_c (out, ' ');
+  return g_string_free (out, FALSE);
+}
 
 /* Differences and spreads: the summary fields have no unit offsets
  * (no temperatures), so formatting them like values is exact. */
@@ -520,7 +542,7 @@ cmd_stats (int argc, char **argv)
           g_print ("\n");
           continue;
         }
-      g_print ("  %-18s %5s %10s %10s %10s %12s\n", "", "n", "mean", "sd", "median",
+      g_print ("  %-22s %5s %10s %10s %10s %12s\n", "", "n", "mean", "sd", "median",
                cs->is_baseline ? "" : "Δ baseline");
       for (guint k = 0; k < G_N_ELEMENTS (summary_fields); k++)
         {
@@ -529,6 +551,7 @@ cmd_stats (int argc, char **argv)
           const FcFieldStats *fs = &cs->fields[f];
           FcUnit unit = fc_display_units_for_quantity (&units, info->quantity);
           g_autofree char *mean = NULL, *median = NULL, *sd = NULL, *delta = NULL, *label = NULL;
+          g_autofree char *padded = NULL;
 
           if (fs->count == 0)
             continue;
@@ -539,7 +562,8 @@ cmd_stats (int argc, char **argv)
           delta = format_delta (&units, info->quantity, cs->delta_mean[f]);
           label = g_strdup_printf ("%s%s%s%s", info->label, *fc_unit_get_symbol (unit) ? " (" : "",
                                    fc_unit_get_symbol (unit), *fc_unit_get_symbol (unit) ? ")" : "");
-          g_print ("  %-22s %5u %10s %10s %10s %12s\n", label, fs->count, mean, sd, median, delta);
+          padded = pad (label, 22);
+          g_print ("  %s %5u %10s %10s %10s %12s\n", padded, fs->count, mean, sd, median, delta);
         }
       if (d->count >= 3)
         {

@@ -556,6 +556,41 @@ fc_store_list_shots (FcStore     *self,
   return g_steal_pointer (&shots);
 }
 
+gboolean
+fc_store_count_shots (FcStore     *self,
+                      const char  *fitting_id,
+                      gint64      *total,
+                      gint64      *excluded,
+                      GError     **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (FC_IS_STORE (self), FALSE);
+
+  stmt = fc_store_statement (self,
+                             "SELECT count(*), coalesce(sum(excluded), 0) FROM shots WHERE fitting_id = ?",
+                             error);
+  if (stmt == NULL)
+    return FALSE;
+  fc_bind_text (stmt, 1, fitting_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      if (total)
+        *total = sqlite3_column_int64 (stmt, 0);
+      if (excluded)
+        *excluded = sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      fc_store_set_error (self, error, rc, "counting shots");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- edits -------------------------------------------------------------- */
 
 /* Queue the shot's current state for the cloud (inside a transaction). */

@@ -94,6 +94,11 @@ char         *fc_store_resolve_fitting_id (FcStore    *self,
                                          GError      **error);
 GPtrArray    *fc_store_list_fittings    (FcStore      *self,
                                          GError      **error);
+gboolean      fc_store_count_shots      (FcStore      *self,
+                                         const char   *fitting_id,
+                                         gint64       *total,
+                                         gint64       *excluded,
+                                         GError      **error);
 gboolean      fc_store_complete_fitting (FcStore      *self,
                                          const char   *fitting_id,
                                          GError      **error);
