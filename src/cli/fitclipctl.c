@@ -147,6 +147,40 @@ resolve_fitting (FcStore    *store,
   return id;
 }
 
+/* The common start of a command that takes one FITTING argument.
+ * @check, when given, validates the parsed options before the database
+ * is opened and returns a usage message, or NULL when they are fine. */
+static gboolean
+begin_fitting_command (GOptionContext      *context,
+                       const GOptionEntry  *entries,
+                       const char          *name,
+                       const char        *(*check) (void),
+                       int                 *argc,
+                       char              ***argv,
+                       FcStore            **store,
+                       char               **fitting_id,
+                       int                 *status)
+{
+  if (!parse_options (context, entries, argc, argv, status))
+    return FALSE;
+  if (*argc != 2)
+    {
+      g_autofree char *message = g_strdup_printf ("%s takes exactly one FITTING id", name);
+      *status = usage_error (context, message);
+      return FALSE;
+    }
+  if (check && check () != NULL)
+    {
+      *status = usage_error (context, check ());
+      return FALSE;
+    }
+  *store = open_store (status);
+  if (*store == NULL)
+    return FALSE;
+  *fitting_id = resolve_fitting (*store, (*argv)[1], status);
+  return *fitting_id != NULL;
+}
+
 /* ---- import ------------------------------------------------------------- */
 
 static int
@@ -233,12 +267,22 @@ cmd_import (int argc, char **argv)
 
 /* ---- export ------------------------------------------------------------- */
 
+static char *export_format;
+
+static const char *
+check_export_format (void)
+{
+  if (g_strcmp0 (export_format, "csv") != 0 && g_strcmp0 (export_format, "json") != 0)
+    return "--format must be csv or json";
+  return NULL;
+}
+
 static int
 cmd_export (int argc, char **argv)
 {
-  g_autofree char *format = NULL, *output = NULL;
+  g_autofree char *output = NULL;
   GOptionEntry entries[] = {
-    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "csv or json", "FORMAT" },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &export_format, "csv or json", "FORMAT" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write to FILE instead of standard output", "FILE" },
     { NULL }
   };
@@ -250,22 +294,13 @@ cmd_export (int argc, char **argv)
   gsize len;
   int status = 0;
 
-  if (!parse_options (context, entries, &argc, &argv, &status))
-    return status;
-  if (argc != 2)
-    return usage_error (context, "export takes exactly one FITTING id");
-  if (g_strcmp0 (format, "csv") != 0 && g_strcmp0 (format, "json") != 0)
-    return usage_error (context, "--format must be csv or json");
-
-  store = open_store (&status);
-  if (store == NULL)
-    return status;
-  if ((id = resolve_fitting (store, argv[1], &status)) == NULL)
+  if (!begin_fitting_command (context, entries, "export", check_export_format, &argc, &argv,
+                              &store, &id, &status))
     return status;
   doc = fc_store_load_document (store, id, &error);
   if (doc == NULL)
     return report_error (error);
-  text = strcmp (format, "csv") == 0 ? fc_fitting_document_to_csv (doc, &len)
+  text = strcmp (export_format, "csv") == 0 ? fc_fitting_document_to_csv (doc, &len)
                                      : fc_fitting_document_to_json (doc, &len);
   if (output)
     {
@@ -376,14 +411,7 @@ cmd_show (int argc, char **argv)
   FcDisplayUnits units;
   int status = 0;
 
-  if (!parse_options (context, NULL, &argc, &argv, &status))
-    return status;
-  if (argc != 2)
-    return usage_error (context, "show takes exactly one FITTING id");
-  store = open_store (&status);
-  if (store == NULL)
-    return status;
-  if ((id = resolve_fitting (store, argv[1], &status)) == NULL)
+  if (!begin_fitting_command (context, NULL, "show", NULL, &argc, &argv, &store, &id, &status))
     return status;
   doc = fc_store_load_document (store, id, &error);
   if (doc == NULL)
@@ -503,14 +531,7 @@ cmd_stats (int argc, char **argv)
   FcDisplayUnits units;
   int status = 0;
 
-  if (!parse_options (context, NULL, &argc, &argv, &status))
-    return status;
-  if (argc != 2)
-    return usage_error (context, "stats takes exactly one FITTING id");
-  store = open_store (&status);
-  if (store == NULL)
-    return status;
-  if ((id = resolve_fitting (store, argv[1], &status)) == NULL)
+  if (!begin_fitting_command (context, NULL, "stats", NULL, &argc, &argv, &store, &id, &status))
     return status;
   configs = fc_store_list_configs (store, id, &error);
   if (configs == NULL)
@@ -795,14 +816,7 @@ cmd_complete (int argc, char **argv)
   g_autofree char *id = NULL;
   int status = 0;
 
-  if (!parse_options (context, NULL, &argc, &argv, &status))
-    return status;
-  if (argc != 2)
-    return usage_error (context, "complete takes exactly one FITTING id");
-  store = open_store (&status);
-  if (store == NULL)
-    return status;
-  if ((id = resolve_fitting (store, argv[1], &status)) == NULL)
+  if (!begin_fitting_command (context, NULL, "complete", NULL, &argc, &argv, &store, &id, &status))
     return status;
   if (!fc_store_complete_fitting (store, id, &error))
     return report_error (error);
@@ -889,5 +903,6 @@ main (int argc, char **argv)
   }
   g_free (globals.db_path);
   g_free (globals.units);
+  g_free (export_format);
   return status;
 }
