@@ -409,6 +409,32 @@ fc_store_add_shot (FcStore      *self,
   return fc_store_commit (self, error);
 }
 
+gboolean
+fc_store_add_shots (FcStore      *self,
+                    FcShot      **shots,
+                    guint         n_shots,
+                    const char   *bay,
+                    FcAddResult  *results,
+                    GError      **error)
+{
+  g_return_val_if_fail (FC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (n_shots == 0 || (shots != NULL && results != NULL), FALSE);
+
+  for (guint i = 0; i < n_shots; i++)
+    if (!validate_for_store (shots[i], error))
+      return FALSE;
+  if (!fc_store_begin (self, error))
+    return FALSE;
+  for (guint i = 0; i < n_shots; i++)
+    if (!resolve_target (self, shots[i], bay, TRUE, error) ||
+        !_fc_store_insert_shot (self, shots[i], TRUE, &results[i], error))
+      {
+        fc_store_rollback (self);
+        return FALSE;
+      }
+  return fc_store_commit (self, error);
+}
+
 /* ---- reading ------------------------------------------------------------ */
 
 static FcShot *

@@ -136,6 +136,16 @@ gboolean   fc_store_add_shot          (FcStore      *self,
                                        const char   *bay,
                                        FcAddResult  *result,
                                        GError      **error);
+/* Several shots in one durable commit (group commit: what a busy hub
+ * does). All or nothing: on error nothing is stored and the caller may
+ * retry the shots one by one to find the bad one. @results has one entry
+ * per shot. */
+gboolean   fc_store_add_shots         (FcStore      *self,
+                                       FcShot      **shots,
+                                       guint         n_shots,
+                                       const char   *bay,
+                                       FcAddResult  *results,
+                                       GError      **error);
 FcShot    *fc_store_get_shot          (FcStore      *self,
                                        const char   *shot_id,
                                        GError      **error);

@@ -13,6 +13,7 @@ fc_monitor_state_to_string (FcMonitorState state)
     [FC_MONITOR_READY] = "ready",
     [FC_MONITOR_BALL_DETECTED] = "ball detected",
     [FC_MONITOR_SILENT] = "silent",
+    [FC_MONITOR_DISCONNECTED] = "disconnected",
     [FC_MONITOR_ERROR] = "error",
   };
 

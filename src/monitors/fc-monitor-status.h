@@ -15,6 +15,7 @@ typedef enum {
   FC_MONITOR_READY,          /* the device says it is ready */
   FC_MONITOR_BALL_DETECTED,  /* ... and sees a ball */
   FC_MONITOR_SILENT,         /* connected, but heartbeats stopped */
+  FC_MONITOR_DISCONNECTED,   /* the peer went away; waiting for it to return */
   FC_MONITOR_ERROR,
 } FcMonitorState;
 
