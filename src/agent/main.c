@@ -9,16 +9,38 @@
 # include <glib-unix.h>
 #endif
 
+#include "fc-hub.h"
+#include "fc-open-connect-server.h"
 #include "fc-store.h"
 
 /*
- * fitclip-agent. At this stage it is the headless engine: it opens (and
- * if needed creates or upgrades) the shot store, makes sure the bay has a
- * practice session to catch shots, reports where everything is and keeps
- * running until it is stopped. Launch monitors, sync and the window are
- * added on top of this by later work; --headless is accepted already so
- * that scripts written now keep working.
+ * fitclip-agent. Headless for now: it opens (creating or upgrading) the
+ * shot store, makes sure the bay has a practice session to catch shots,
+ * starts the launch-monitor listeners it is given, reports every state
+ * change and stored shot, and runs until stopped. The window comes with
+ * its own issue; --headless is accepted already so scripts keep working.
+ *
+ * Listeners come from the command line or from the config file
+ * (<user config folder>/fitclip/agent.conf, or --config FILE):
+ *
+ *   [agent]
+ *   bay=Bay 2
+ *   [open-connect]
+ *   listen=0.0.0.0:921;0.0.0.0:922
+ *   allow=192.168.10.0/24
  */
+
+typedef struct {
+  char    *db_path;
+  char    *bay;
+  char   **open_connect;
+  char   **allow;
+  char    *config;
+  gboolean headless;
+  gboolean once;
+  gboolean demo;
+  gboolean version;
+} Options;
 
 static gboolean
 on_stop (gpointer user_data)
@@ -27,26 +49,103 @@ on_stop (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+on_monitor_changed (FcHub      *hub,
+                    const char *monitor_id,
+                    gpointer    user_data)
+{
+  g_autoptr(FcMonitorInfo) info = fc_hub_get_monitor (hub, monitor_id);
+
+  if (info)
+    g_print ("monitor  %-40s %s%s%s\n", monitor_id, fc_monitor_state_to_string (info->state),
+             info->device ? "  device " : "", info->device ? info->device : "");
+}
+
+static void
+on_shot_stored (FcHub      *hub,
+                const char *monitor_id,
+                const char *shot_id,
+                gboolean    duplicate,
+                gpointer    user_data)
+{
+  g_print ("shot     %-40s %s%s\n", monitor_id, shot_id, duplicate ? " (duplicate, not stored again)" : "");
+}
+
+/* Values from the config file fill in what the command line left unset. */
+static gboolean
+load_config (Options  *opt,
+             GError  **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *path = opt->config ? g_strdup (opt->config)
+                                      : g_build_filename (g_get_user_config_dir (), "fitclip", "agent.conf", NULL);
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
+    {
+      /* The default file is optional; one named on the command line is not. */
+      if (opt->config == NULL && g_error_matches (*error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        {
+          g_clear_error (error);
+          return TRUE;
+        }
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  if (opt->bay == NULL)
+    opt->bay = g_key_file_get_string (kf, "agent", "bay", NULL);
+  if (opt->db_path == NULL)
+    opt->db_path = g_key_file_get_string (kf, "agent", "database", NULL);
+  if (opt->open_connect == NULL)
+    opt->open_connect = g_key_file_get_string_list (kf, "open-connect", "listen", NULL, NULL);
+  if (opt->allow == NULL)
+    opt->allow = g_key_file_get_string_list (kf, "open-connect", "allow", NULL, NULL);
+  return TRUE;
+}
+
+/* The simulator sits next to the agent when installed, and in the build
+ * tree's tools/ folder when run from there. */
+static char *
+find_simulator (const char *argv0)
+{
+  g_autofree char *dir = g_path_get_dirname (argv0);
+  const char *candidates[] = { "fitclip-lmsim", "../../tools/lmsim/fitclip-lmsim" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, candidates[i], NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer (&path);
+    }
+  return g_find_program_in_path ("fitclip-lmsim");
+}
+
 int
 main (int argc, char **argv)
 {
-  g_autofree char *db_path = NULL;
-  g_autofree char *bay = NULL;
-  gboolean headless = FALSE, once = FALSE, version = FALSE;
+  Options opt = { 0 };
   GOptionEntry entries[] = {
-    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, "Database file (default: $FITCLIP_DB or the user data folder)", "PATH" },
-    { "bay", 0, 0, G_OPTION_ARG_STRING, &bay, "This bay's name (default “" FC_STORE_DEFAULT_BAY "”)", "NAME" },
-    { "headless", 0, 0, G_OPTION_ARG_NONE, &headless, "Run without a window", NULL },
-    { "once", 0, 0, G_OPTION_ARG_NONE, &once, "Report and exit instead of running", NULL },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { "db", 0, 0, G_OPTION_ARG_FILENAME, &opt.db_path, "Database file (default: $FITCLIP_DB or the user data folder)", "PATH" },
+    { "bay", 0, 0, G_OPTION_ARG_STRING, &opt.bay, "This bay's name (default “" FC_STORE_DEFAULT_BAY "”)", "NAME" },
+    { "open-connect", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt.open_connect,
+      "Listen for GSPro Open Connect clients (default port 921; 922 next to GSPro)", "ADDR:PORT" },
+    { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt.allow, "Accept launch monitors only from these addresses", "ADDR[/PREFIX]" },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &opt.config, "Config file (default <user config folder>/fitclip/agent.conf)", "FILE" },
+    { "headless", 0, 0, G_OPTION_ARG_NONE, &opt.headless, "Run without a window", NULL },
+    { "demo", 0, 0, G_OPTION_ARG_NONE, &opt.demo, "Start with a simulated launch monitor", NULL },
+    { "once", 0, 0, G_OPTION_ARG_NONE, &opt.once, "Report and exit instead of running", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &opt.version, "Print the version and exit", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("— the fitting-bay agent");
   g_autoptr(GError) error = NULL;
   g_autoptr(FcStore) store = NULL;
   g_autoptr(FcFitting) practice = NULL;
+  g_autoptr(FcHub) hub = NULL;
+  g_autoptr(GPtrArray) servers = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(GSubprocess) simulator = NULL;
   FcStoreCounts counts;
+  int status = 0;
 
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -55,38 +154,81 @@ main (int argc, char **argv)
       g_printerr ("fitclip-agent: %s\n", error->message);
       return 2;
     }
-  if (version)
+  if (opt.version)
     {
       g_print ("fitclip-agent %s\n", PACKAGE_VERSION);
       return 0;
     }
-  if (db_path == NULL)
-    db_path = fc_store_default_path ();
-  if (bay == NULL)
-    bay = g_strdup (FC_STORE_DEFAULT_BAY);
+  if (!load_config (&opt, &error))
+    {
+      g_printerr ("fitclip-agent: %s\n", error->message);
+      return 2;
+    }
+  if (opt.db_path == NULL)
+    opt.db_path = fc_store_default_path ();
+  if (opt.bay == NULL)
+    opt.bay = g_strdup (FC_STORE_DEFAULT_BAY);
+  if (opt.demo && opt.open_connect == NULL)
+    {
+      /* A free port on loopback: the demo must not clash with anything. */
+      opt.open_connect = g_new0 (char *, 2);
+      opt.open_connect[0] = g_strdup ("127.0.0.1:0");
+    }
 
-  store = fc_store_open (db_path, &error);
+  store = fc_store_open (opt.db_path, &error);
   if (store == NULL)
-    {
-      g_printerr ("fitclip-agent: %s\n", error->message);
-      return 1;
-    }
-  practice = fc_store_ensure_practice_session (store, bay, &error);
+    goto fail;
+  practice = fc_store_ensure_practice_session (store, opt.bay, &error);
   if (practice == NULL || !fc_store_get_counts (store, &counts, &error))
-    {
-      g_printerr ("fitclip-agent: %s\n", error->message);
-      return 1;
-    }
+    goto fail;
 
   g_print ("FitClip Agent %s\n", PACKAGE_VERSION);
-  g_print ("  database      %s (schema %d)\n", fc_store_get_path (store),
-           fc_store_get_schema_version (store));
-  g_print ("  bay           %s (practice session %s)\n", bay, practice->id);
+  g_print ("  database      %s (schema %d)\n", fc_store_get_path (store), fc_store_get_schema_version (store));
+  g_print ("  bay           %s (practice session %s)\n", opt.bay, practice->id);
   g_print ("  stored        %" G_GINT64_FORMAT " shots in %" G_GINT64_FORMAT " fittings, "
            "%" G_GINT64_FORMAT " changes waiting to sync\n",
            counts.shots, counts.fittings, counts.outbox_pending);
-  if (once)
-    return 0;
+  if (opt.once)
+    goto out;
+
+  hub = fc_hub_new (opt.db_path, NULL, opt.bay, &error);
+  if (hub == NULL)
+    goto fail;
+  g_signal_connect (hub, "monitor-changed", G_CALLBACK (on_monitor_changed), NULL);
+  g_signal_connect (hub, "shot-stored", G_CALLBACK (on_shot_stored), NULL);
+
+  for (guint i = 0; opt.open_connect && opt.open_connect[i]; i++)
+    {
+      FcOpenConnectServer *server = fc_open_connect_server_new (hub);
+
+      g_ptr_array_add (servers, server);
+      if (!fc_open_connect_server_set_allowlist (server, (const char * const *) opt.allow, &error) ||
+          !fc_open_connect_server_listen (server, opt.open_connect[i], &error))
+        goto fail;
+      g_print ("  open connect  listening on port %u\n", fc_open_connect_server_get_port (server));
+    }
+  if (servers->len == 0)
+    g_print ("  no launch monitor listener configured (use --open-connect 0.0.0.0:921, "
+             "the config file, or --demo)\n");
+
+  if (opt.demo)
+    {
+      g_autofree char *sim = find_simulator (argv[0]);
+      g_autofree char *target = g_strdup_printf ("127.0.0.1:%u",
+                                                 fc_open_connect_server_get_port (g_ptr_array_index (servers, 0)));
+
+      if (sim == NULL)
+        {
+          g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                               "--demo needs fitclip-lmsim next to fitclip-agent or on the PATH");
+          goto fail;
+        }
+      simulator = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, sim, "open-connect", target,
+                                    "--count", "1000000", "--rate", "0.2", "--style", "mixed", NULL);
+      if (simulator == NULL)
+        goto fail;
+      g_print ("  demo          simulated launch monitor sends a shot every 5 s\n");
+    }
 
   g_print ("Running headless; stop with Ctrl+C.\n");
   loop = g_main_loop_new (NULL, FALSE);
@@ -95,6 +237,21 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, on_stop, loop);
 #endif
   g_main_loop_run (loop);
-  g_print ("Stopped; everything is saved.\n");
-  return 0;
+  if (simulator)
+    g_subprocess_force_exit (simulator);
+  for (guint i = 0; i < servers->len; i++)
+    fc_open_connect_server_stop (g_ptr_array_index (servers, i));
+  g_print ("Stopped; everything acknowledged is saved.\n");
+  goto out;
+
+fail:
+  g_printerr ("fitclip-agent: %s\n", error->message);
+  status = 1;
+out:
+  g_free (opt.db_path);
+  g_free (opt.bay);
+  g_strfreev (opt.open_connect);
+  g_strfreev (opt.allow);
+  g_free (opt.config);
+  return status;
 }

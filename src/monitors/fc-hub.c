@@ -17,6 +17,7 @@ struct _FcHub {
   GAsyncQueue *queue;      /* of Job* */
   GHashTable  *monitors;   /* id -> FcMonitorInfo*, main thread only */
   guint        silence_source;
+  gint64       min_silence_us;
 };
 
 G_DEFINE_FINAL_TYPE (FcHub, fc_hub, G_TYPE_OBJECT)
@@ -114,10 +115,12 @@ fc_hub_monitor_update (FcHub          *self,
                        FcMonitorState  state)
 {
   FcMonitorInfo *info;
+  gboolean created;
 
   g_return_if_fail (FC_IS_HUB (self));
   g_return_if_fail (monitor_id != NULL);
 
+  created = !g_hash_table_contains (self->monitors, monitor_id);
   info = ensure_monitor (self, monitor_id);
   if (kind && g_strcmp0 (info->kind, kind) != 0)
     {
@@ -129,7 +132,7 @@ fc_hub_monitor_update (FcHub          *self,
       g_free (info->peer);
       info->peer = g_strdup (peer);
     }
-  if (info->state == state)
+  if (info->state == state && !created)
     return;
   info->state = state;
   g_debug ("%s: %s", monitor_id, fc_monitor_state_to_string (state));
@@ -236,7 +239,7 @@ fc_hub_check_silence (FcHub *self)
           info->state == FC_MONITOR_DISCONNECTED ||
           info->state == FC_MONITOR_ERROR)
         continue;
-      limit = MAX (SILENT_HEARTBEATS * info->heartbeat_interval, MIN_SILENCE_US);
+      limit = MAX (SILENT_HEARTBEATS * info->heartbeat_interval, self->min_silence_us);
       if (now - info->last_message_at > limit)
         {
           info->state = FC_MONITOR_SILENT;
@@ -414,6 +417,7 @@ static void
 fc_hub_init (FcHub *self)
 {
   self->queue = g_async_queue_new ();
+  self->min_silence_us = MIN_SILENCE_US;
   self->monitors = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                           (GDestroyNotify) fc_monitor_info_free);
 }
@@ -436,6 +440,14 @@ fc_hub_new (const char           *db_path,
   self->writer = g_thread_new ("fc-hub-writer", writer_main, self);
   self->silence_source = g_timeout_add_seconds (1, on_silence_tick, self);
   return g_steal_pointer (&self);
+}
+
+void
+fc_hub_set_min_silence (FcHub  *self,
+                        gint64  min_us)
+{
+  g_return_if_fail (FC_IS_HUB (self));
+  self->min_silence_us = min_us;
 }
 
 const char *

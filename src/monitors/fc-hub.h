@@ -80,6 +80,10 @@ GPtrArray *fc_hub_list_monitors   (FcHub          *self);
 FcMonitorInfo *fc_hub_get_monitor (FcHub          *self,
                                    const char     *monitor_id);
 
+/* A monitor that sent heartbeats is flagged silent after missing three
+ * of them, but never sooner than @min_us (default 10 s). */
+void      fc_hub_set_min_silence  (FcHub          *self,
+                                   gint64          min_us);
 /* Re-checks silence now (a timer does it every second as well). */
 void      fc_hub_check_silence    (FcHub          *self);
 

@@ -698,8 +698,8 @@ fc_oc_reply (int         code,
   return fc_json_writer_steal (g_steal_pointer (&writer), NULL);
 }
 
-static gboolean
-is_club_code (const char *code)
+gboolean
+fc_oc_club_code_is_valid (const char *code)
 {
   for (guint i = 0; i < G_N_ELEMENTS (club_codes); i++)
     if (g_strcmp0 (code, club_codes[i]) == 0)
@@ -714,7 +714,7 @@ fc_oc_reply_player (const char *handed,
   g_autoptr(FcJsonWriter) writer = NULL;
 
   g_return_val_if_fail (g_strcmp0 (handed, "RH") == 0 || g_strcmp0 (handed, "LH") == 0, NULL);
-  g_return_val_if_fail (is_club_code (club_code), NULL);
+  g_return_val_if_fail (fc_oc_club_code_is_valid (club_code), NULL);
 
   writer = fc_json_writer_new (FALSE);
   fc_json_writer_begin_object (writer);

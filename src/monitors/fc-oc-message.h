@@ -43,6 +43,9 @@ void         fc_oc_message_free  (FcOcMessage   *message);
  * {"Code":200,"Message":"Ball Data received","Player":null} */
 char        *fc_oc_reply          (int           code,
                                    const char   *message);
+/* DR W2..W7 I1..I9 H2..H7 PW GW SW LW PT */
+gboolean     fc_oc_club_code_is_valid (const char *code);
+
 /* 201 "GSPro Player Information" with Player {Handed, Club}. @handed is
  * "RH" or "LH"; @club_code one of DR W2..W7 I1..I9 H2..H7 PW GW SW LW PT. */
 char        *fc_oc_reply_player   (const char   *handed,

@@ -264,9 +264,10 @@ handle_message (Conn   *conn,
   message = fc_oc_message_parse (data, len, &error);
   if (message == NULL)
     {
-      g_autofree char *why = g_strdup_printf ("Bad JSON data: %s", error->message);
-      g_message ("%s: %s", conn->peer, why);
-      conn_set_reply (conn, reply, fc_oc_reply (501, why));
+      /* The parser's messages are complete ("Bad JSON data", "Ball data
+       * without a usable Speed", ...) and short enough to send as they are. */
+      g_message ("%s: %s", conn->peer, error->message);
+      conn_set_reply (conn, reply, fc_oc_reply (501, error->message));
       return;
     }
 
@@ -639,15 +640,29 @@ fc_open_connect_server_get_n_connections (FcOpenConnectServer *self)
   return g_list_length (self->connections);
 }
 
-void
-fc_open_connect_server_set_player (FcOpenConnectServer *self,
-                                   const char          *handed,
-                                   const char          *club_code)
+gboolean
+fc_open_connect_server_set_player (FcOpenConnectServer  *self,
+                                   const char           *handed,
+                                   const char           *club_code,
+                                   GError              **error)
 {
-  g_return_if_fail (FC_IS_OPEN_CONNECT_SERVER (self));
+  g_return_val_if_fail (FC_IS_OPEN_CONNECT_SERVER (self), FALSE);
 
+  if (g_strcmp0 (handed, "RH") != 0 && g_strcmp0 (handed, "LH") != 0)
+    {
+      g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT, "Handedness must be RH or LH, not “%s”",
+                   handed ? handed : "");
+      return FALSE;
+    }
+  if (!fc_oc_club_code_is_valid (club_code))
+    {
+      g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT,
+                   "“%s” is not an Open Connect club code (DR, W2–W7, I1–I9, H2–H7, PW, GW, SW, LW, PT)",
+                   club_code ? club_code : "");
+      return FALSE;
+    }
   if (g_strcmp0 (self->handed, handed) == 0 && g_strcmp0 (self->club_code, club_code) == 0)
-    return;
+    return TRUE;
   g_free (self->handed);
   self->handed = g_strdup (handed);
   g_free (self->club_code);
@@ -657,4 +672,5 @@ fc_open_connect_server_set_player (FcOpenConnectServer *self,
       Conn *conn = l->data;
       conn_set_reply (conn, conn_reserve_reply (conn), fc_oc_reply_player (handed, club_code));
     }
+  return TRUE;
 }

@@ -51,8 +51,9 @@ guint     fc_open_connect_server_get_n_connections (FcOpenConnectServer *self);
 
 /* Player information (201) sent on connect and to everyone when the fitter
  * changes club. @handed "RH" or "LH"; @club_code DR, W3, I7, PW, ... */
-void      fc_open_connect_server_set_player (FcOpenConnectServer *self,
+gboolean  fc_open_connect_server_set_player (FcOpenConnectServer *self,
                                              const char          *handed,
-                                             const char          *club_code);
+                                             const char          *club_code,
+                                             GError             **error);
 
 G_END_DECLS
