@@ -80,14 +80,11 @@ load_config (Options  *opt,
   g_autofree char *path = opt->config ? g_strdup (opt->config)
                                       : g_build_filename (g_get_user_config_dir (), "fitclip", "agent.conf", NULL);
 
+  /* The default file is optional; one named on the command line is not. */
+  if (opt->config == NULL && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return TRUE;
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
     {
-      /* The default file is optional; one named on the command line is not. */
-      if (opt->config == NULL && g_error_matches (*error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        {
-          g_clear_error (error);
-          return TRUE;
-        }
       g_prefix_error (error, "%s: ", path);
       return FALSE;
     }

@@ -21,7 +21,15 @@ struct _FcOcFramer {
   gboolean    skipping;     /* inside an oversize object: counting braces, keeping nothing */
   guint64     garbage;
   guint       oversize;
+  /* Enough of the JSON grammar to notice a message that was cut short
+   * and followed by a new one: which containers are open (braces and
+   * brackets, up to MAX_NEST) and the last byte outside strings. */
+  guint       nest;
+  guint8      kinds[64];
+  guint8      prev;
 };
+
+#define MAX_NEST G_N_ELEMENTS (((FcOcFramer *) 0)->kinds)
 
 FcOcFramer *
 fc_oc_framer_new (gsize max_message)
@@ -70,6 +78,15 @@ is_json_space (guint8 c)
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* What JSON may hold outside strings: whitespace, structure, numbers
+ * and the letters of true, false and null. */
+static inline gboolean
+is_json_token_byte (guint8 c)
+{
+  return is_json_space (c) || g_ascii_isalnum (c) || c == '{' || c == '}' || c == '[' ||
+         c == ']' || c == ':' || c == ',' || c == '-' || c == '+' || c == '.';
+}
+
 /* Gives up on the current object: it is larger than any message we
  * accept, so we stop keeping its bytes but still follow its braces to
  * find where it ends. The buffer's memory is released too, so a single
@@ -108,6 +125,9 @@ fc_oc_framer_push (FcOcFramer   *framer,
               framer->in_string = FALSE;
               framer->escape = FALSE;
               framer->skipping = FALSE;
+              framer->nest = 1;
+              framer->kinds[0] = '{';
+              framer->prev = '{';
               span = i;
             }
           else if (!is_json_space (c))
@@ -122,14 +142,70 @@ fc_oc_framer_push (FcOcFramer   *framer,
           else if (c == '\\')
             framer->escape = TRUE;
           else if (c == '"')
-            framer->in_string = FALSE;
+            {
+              framer->in_string = FALSE;
+              framer->prev = '"';
+            }
         }
       else if (c == '"')
         framer->in_string = TRUE;
+      else if (!is_json_token_byte (c))
+        {
+          /* A byte that cannot occur in JSON outside a string: what began
+           * with '{' was noise (binary junk can hold a '{'), not a message.
+           * Drop it and look for the next '{', so one stray brace does not
+           * swallow the messages that follow it. */
+          framer->garbage += framer->buf->len + (i - span + 1);
+          g_byte_array_set_size (framer->buf, 0);
+          framer->depth = 0;
+          framer->skipping = FALSE;
+          continue;
+        }
       else if (c == '{')
-        framer->depth++;
-      else if (c == '}')
-        framer->depth--;
+        {
+          gboolean value_expected =
+            framer->prev == ':' ||
+            ((framer->prev == '[' || framer->prev == ',') &&
+             framer->nest > 0 && framer->nest <= MAX_NEST && framer->kinds[framer->nest - 1] == '[');
+
+          if (!value_expected && framer->nest <= MAX_NEST)
+            {
+              /* An object cannot start here: the message before was cut
+               * short (a connector that died mid-write). Drop what we
+               * had and take this '{' as the start of the next message. */
+              framer->garbage += framer->buf->len + (i - span);
+              g_byte_array_set_size (framer->buf, 0);
+              framer->skipping = FALSE;
+              framer->depth = 1;
+              framer->nest = 1;
+              framer->kinds[0] = '{';
+              framer->prev = '{';
+              span = i;
+              continue;
+            }
+          framer->depth++;
+          if (framer->nest < MAX_NEST)
+            framer->kinds[framer->nest] = '{';
+          framer->nest++;
+          framer->prev = c;
+        }
+      else if (c == '[')
+        {
+          if (framer->nest < MAX_NEST)
+            framer->kinds[framer->nest] = '[';
+          framer->nest++;
+          framer->prev = c;
+        }
+      else if (c == '}' || c == ']')
+        {
+          if (c == '}')
+            framer->depth--;
+          if (framer->nest > 0)
+            framer->nest--;
+          framer->prev = c;
+        }
+      else if (!is_json_space (c))
+        framer->prev = c;
 
       if (!framer->skipping &&
           framer->buf->len + (i - span + 1) > framer->max_message)

@@ -252,19 +252,23 @@ test_stray_close (Fixture       *fx,
   g_assert_cmpuint (fc_oc_framer_get_garbage_bytes (fx->framer), ==, 3);
 }
 
-/* An object that never closes is held (up to the cap), not emitted, and
- * every following object is part of it as far as the framer knows. */
+/* An object that never closes is held (up to the cap), not emitted. A
+ * new object where none can start (after a number in an object) ends
+ * the broken one: the next message is not swallowed. */
 static void
 test_unbalanced (Fixture       *fx,
                  gconstpointer  data)
 {
   push_str (fx, "{\"DeviceID\":\"half\",\"BallData\":{\"Speed\":140");
-  push_str (fx, compact_shot);
   g_assert_cmpuint (fx->messages->len, ==, 0);
   g_assert_cmpuint (fc_oc_framer_get_buffered (fx->framer), ==,
-                    strlen ("{\"DeviceID\":\"half\",\"BallData\":{\"Speed\":140") + strlen (compact_shot));
+                    strlen ("{\"DeviceID\":\"half\",\"BallData\":{\"Speed\":140"));
+  push_str (fx, compact_shot);
+  g_assert_cmpuint (fx->messages->len, ==, 1);
+  assert_message (fx, 0, compact_shot);
+  g_assert_cmpuint (fc_oc_framer_get_buffered (fx->framer), ==, 0);
 
-  /* The two missing braces close it: one (unparseable) message. */
+  /* The missing braces arriving later are stray garbage. */
   push_str (fx, "}}");
   g_assert_cmpuint (fx->messages->len, ==, 1);
   g_assert_cmpuint (fc_oc_framer_get_buffered (fx->framer), ==, 0);
@@ -420,6 +424,47 @@ test_random_chunks (void)
     }
 }
 
+/* Binary junk can hold a '{': what follows it is not JSON, so the framer
+ * drops that false start instead of swallowing the real messages. */
+static void
+test_brace_in_junk (Fixture       *fx,
+                    gconstpointer  data)
+{
+  push_str (fx, compact_shot);
+  push_str (fx, "{`\x98\xda\x15\x9e]");
+  push_str (fx, indented_shot);
+  push_str (fx, "\x01{\xff");
+  push_str (fx, compact_shot);
+  g_assert_cmpuint (fx->messages->len, ==, 3);
+  assert_message (fx, 0, compact_shot);
+  assert_message (fx, 1, indented_shot);
+  assert_message (fx, 2, compact_shot);
+  g_assert_cmpuint (fc_oc_framer_get_garbage_bytes (fx->framer), ==, 7 + 3);
+  g_assert_cmpuint (fc_oc_framer_get_buffered (fx->framer), ==, 0);
+}
+
+/* A message cut short (its sender died mid-write) and followed by a new
+ * one: the new '{' stands where no object can start, so it begins the
+ * next message instead of nesting inside the broken one. */
+static void
+test_truncated_then_message (Fixture       *fx,
+                             gconstpointer  data)
+{
+  push_str (fx, "{\"DeviceID\":\"LM\",\"BallData\":{\"Speed\":147.5,\"VLA\":12");
+  push_str (fx, compact_shot);
+  push_str (fx, "{\"a\":[{\"b\":1},{\"c\":[2,{\"d\":3}]}],\"e\":{}}");
+  push_str (fx, "{\"x\":");
+  push_str (fx, indented_shot);
+  g_assert_cmpuint (fx->messages->len, ==, 2);
+  assert_message (fx, 0, compact_shot);
+  assert_message (fx, 1, "{\"a\":[{\"b\":1},{\"c\":[2,{\"d\":3}]}],\"e\":{}}");
+  /* "{"x": {" is a value position: the indented shot nests there, which
+   * is what a framer must do for valid JSON; it completes later. */
+  g_assert_cmpuint (fc_oc_framer_get_buffered (fx->framer), >, 0);
+  push_str (fx, "}");
+  g_assert_cmpuint (fx->messages->len, ==, 3);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -442,6 +487,10 @@ main (int argc, char *argv[])
   ADD ("oversize", test_oversize, 1024);
 #undef ADD
   g_test_add_func ("/oc-framer/cap-boundary", test_cap_boundary);
+  g_test_add ("/oc-framer/truncated-then-message", Fixture, GSIZE_TO_POINTER (FC_OC_DEFAULT_MAX_MESSAGE),
+              fixture_set_up, test_truncated_then_message, fixture_tear_down);
+  g_test_add ("/oc-framer/brace-in-junk", Fixture, GSIZE_TO_POINTER (FC_OC_DEFAULT_MAX_MESSAGE),
+              fixture_set_up, test_brace_in_junk, fixture_tear_down);
   g_test_add_func ("/oc-framer/random-chunks", test_random_chunks);
   return g_test_run ();
 }

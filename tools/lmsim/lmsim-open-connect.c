@@ -71,6 +71,7 @@ typedef struct {
   int       stop_heartbeats_after;
   int       duplicate_every;
   gboolean  oversize;
+  gboolean  split;
   gboolean  json_summary;
   gboolean  verbose;
 } Options;
@@ -631,6 +632,19 @@ send_message (Client       *c,
           if (!write_all (c, (const guint8 *) text + i, 1))
             return FALSE;
           g_usleep (BYTEWISE_PAUSE_US);
+        }
+    }
+  else if (c->opt->split)
+    {
+      /* Random pieces, each its own segment (TCP_NODELAY): the receiver
+       * sees messages cut at arbitrary bytes, as on a busy network. */
+      for (gsize i = 0; i < len;)
+        {
+          gsize piece = MIN (len - i, (gsize) g_rand_int_range (c->rand, 1, 65));
+
+          if (!write_all (c, (const guint8 *) text + i, piece))
+            return FALSE;
+          i += piece;
         }
     }
   else if (!write_all (c, (const guint8 *) text, len))
@@ -1281,6 +1295,8 @@ lmsim_open_connect_main (int    argc,
       "Stop sending heartbeats after N shots", "N" },
     { "fault-duplicate-every", 0, 0, G_OPTION_ARG_INT, &opt.duplicate_every,
       "Send every Nth shot twice on purpose", "N" },
+    { "fault-split", 0, 0, G_OPTION_ARG_NONE, &opt.split,
+      "Write every message in random pieces of 1 to 64 bytes (TCP splits)", NULL },
     { "fault-oversize", 0, 0, G_OPTION_ARG_NONE, &opt.oversize,
       "Send one 100 KiB message halfway through the run", NULL },
     { "json-summary", 0, 0, G_OPTION_ARG_NONE, &opt.json_summary,
@@ -1329,6 +1345,9 @@ lmsim_open_connect_main (int    argc,
   c.opt = &opt;
   c.address = argv[1];
   c.client = g_socket_client_new ();
+  /* A receiver on the shop LAN is never reached through a web proxy (and
+   * looking one up needs desktop settings a bay PC may not have). */
+  g_socket_client_set_enable_proxy (c.client, FALSE);
   g_socket_client_set_timeout (c.client, 5);
   framer_init (&c.framer);
   g_queue_init (&c.sent);

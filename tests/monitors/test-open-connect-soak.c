@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Open Connect against the launch-monitor simulator (fitclip-lmsim) as
+ * separate processes: every connector style, a soak of three clients with
+ * split writes, garbage, reconnects and deliberate duplicates, and the
+ * agent killed with SIGKILL while clients send. In every case each shot
+ * is stored exactly once.
+ */
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc-hub.h"
+#include "fc-open-connect-server.h"
+
+static gint64
+count_shots (const char *db)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcStore) store = fc_store_open (db, &error);
+  FcStoreCounts counts;
+
+  g_assert_no_error (error);
+  g_assert_true (fc_store_get_counts (store, &counts, &error));
+  return counts.shots;
+}
+
+typedef struct {
+  GSubprocess *proc;
+  char        *out;
+  char        *err;
+  gboolean     done;
+} Client;
+
+static void
+on_client_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Client *c = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &c->out, &c->err, &error);
+  g_assert_no_error (error);
+  c->done = TRUE;
+}
+
+static Client *
+client_start (guint16 port, const char *const *extra)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  Client *c = g_new0 (Client, 1);
+
+  g_ptr_array_add (argv, g_strdup (g_getenv ("FITCLIP_LMSIM")));
+  g_ptr_array_add (argv, g_strdup ("open-connect"));
+  g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", port));
+  for (guint i = 0; extra[i]; i++)
+    g_ptr_array_add (argv, g_strdup (extra[i]));
+  g_ptr_array_add (argv, NULL);
+  c->proc = g_subprocess_newv ((const char * const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (c->proc, NULL, NULL, on_client_done, c);
+  return c;
+}
+
+static void
+client_free (Client *c)
+{
+  g_clear_object (&c->proc);
+  g_free (c->out);
+  g_free (c->err);
+  g_free (c);
+}
+
+/* The simulator's last line: "sent=N acknowledged=N resends=N errors=N". */
+static void
+assert_all_acknowledged (Client *c, guint n)
+{
+  g_autofree char *want = g_strdup_printf ("sent=%u acknowledged=%u ", n, n);
+
+  if (!g_subprocess_get_if_exited (c->proc))
+    g_error ("the simulator died from signal %d", g_subprocess_get_term_sig (c->proc));
+  if (strstr (c->out, want) == NULL || g_subprocess_get_exit_status (c->proc) != 0)
+    g_error ("simulator did not get every shot acknowledged (exit %d):\n%s",
+             g_subprocess_get_exit_status (c->proc), c->out);
+}
+
+static void
+run_until_done (Client **clients, guint n, guint timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+  gboolean all;
+
+  do
+    {
+      g_main_context_iteration (NULL, TRUE);
+      all = TRUE;
+      for (guint i = 0; i < n; i++)
+        all = all && clients[i]->done;
+    }
+  while (!all && g_get_monotonic_time () < deadline);
+  g_assert_true (all);
+}
+
+typedef struct {
+  char                *dir;
+  char                *db;
+  FcHub               *hub;
+  FcOpenConnectServer *server;
+  guint16              port;
+} Fixture;
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx->dir = g_dir_make_tmp ("fitclip-soak-XXXXXX", NULL);
+  fx->db = g_build_filename (fx->dir, "soak.db", NULL);
+  fx->hub = fc_hub_new (fx->db, NULL, "Bay 1", &error);
+  g_assert_no_error (error);
+  fx->server = fc_open_connect_server_new (fx->hub);
+  g_assert_true (fc_open_connect_server_listen (fx->server, "127.0.0.1:0", &error));
+  fx->port = fc_open_connect_server_get_port (fx->server);
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  g_clear_object (&fx->server);
+  g_clear_object (&fx->hub);
+  g_free (fx->db);
+  g_free (fx->dir);
+}
+
+static void
+test_every_style (Fixture *fx, gconstpointer data)
+{
+  static const char *styles[] = {
+    "compact", "indented", "newline", "bytewise", "coalesced", "strings",
+    "backspin", "apiversion", "no-totalspin", "mixed",
+  };
+  gint64 expected = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (styles); i++)
+    {
+      g_autofree char *seed = g_strdup_printf ("%u", 100 + i);
+      g_autofree char *device = g_strdup_printf ("Style %s", styles[i]);
+      const char *args[] = { "--count", "4", "--rate", "0", "--heartbeat", "0", "--style", styles[i],
+                             "--seed", seed, "--device-id", device, NULL };
+      Client *c = client_start (fx->port, args);
+
+      run_until_done (&c, 1, 60);
+      assert_all_acknowledged (c, 4);
+      client_free (c);
+      expected += 4;
+      /* Wait for the hub's writer: replies went out after the commit. */
+      g_assert_cmpint (count_shots (fx->db), ==, expected);
+    }
+}
+
+static void
+test_soak_three_clients (Fixture *fx, gconstpointer data)
+{
+  const guint per_client = 2000;
+  Client *clients[3];
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *seed = g_strdup_printf ("%u", 7 + i);
+      g_autofree char *device = g_strdup_printf ("Soak %u", i);
+      const char *args[] = { "--count", "2000", "--rate", "0", "--heartbeat", "1",
+                             "--fault-split", "--fault-garbage-every", "9",
+                             "--fault-disconnect-every", "250", "--fault-duplicate-every", "40",
+                             "--style", i == 1 ? "indented" : "compact",
+                             "--seed", seed, "--device-id", device, NULL };
+      clients[i] = client_start (fx->port, args);
+    }
+  run_until_done (clients, 3, 240);
+  for (guint i = 0; i < 3; i++)
+    {
+      assert_all_acknowledged (clients[i], per_client);
+      client_free (clients[i]);
+    }
+  /* Every shot exactly once: the deliberate duplicates, the resends and
+   * the garbage left nothing extra. */
+  g_assert_cmpint (count_shots (fx->db), ==, 3 * per_client);
+}
+
+/* ---- the agent killed while clients send -------------------------------- */
+
+static guint16
+free_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, addr, TRUE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static GSubprocess *
+agent_start (const char *db, guint16 port)
+{
+  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *agent = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
+                                         &error, g_getenv ("FITCLIP_AGENT"), "--headless", "--db", db,
+                                         "--open-connect", listen, NULL);
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_assert_no_error (error);
+  /* Up once it accepts connections. */
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(GSocketClient) probe = g_socket_client_new ();
+      g_autoptr(GSocketConnection) conn = NULL;
+
+      g_socket_client_set_enable_proxy (probe, FALSE);
+      conn = g_socket_client_connect_to_host (probe, "127.0.0.1", port, NULL, NULL);
+      if (conn)
+        return agent;
+      g_usleep (20 * 1000);
+    }
+  g_error ("the agent did not start listening on %u", port);
+}
+
+static void
+pump (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (2000), 0);
+}
+
+/* From the simulator's verbose log (each message it wrote) and its
+ * per-shot lines: ball speed (m/s), spin axis and total spin of every
+ * shot that got a 200 — together they tell the generated shots apart. */
+static GArray *
+acknowledged_speeds (Client *c)
+{
+  g_autoptr(GHashTable) speed_of = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  g_auto(GStrv) err_lines = g_strsplit (c->err, "\n", -1);
+  g_auto(GStrv) out_lines = g_strsplit (c->out, "\n", -1);
+  g_autoptr(GRegex) sent = g_regex_new ("\"ShotNumber\":(\\d+),.*\"BallData\":\\{\"Speed\":([0-9.]+),"
+                                        "\"SpinAxis\":(-?[0-9.]+),\"TotalSpin\":([0-9.]+)", 0, 0, NULL);
+  GArray *speeds = g_array_new (FALSE, FALSE, sizeof (double) * 3);
+
+  for (guint i = 0; err_lines[i]; i++)
+    {
+      g_autoptr(GMatchInfo) m = NULL;
+
+      if (g_regex_match (sent, err_lines[i], 0, &m))
+        {
+          g_autofree char *n = g_match_info_fetch (m, 1);
+          g_autofree char *mph = g_match_info_fetch (m, 2);
+          g_autofree char *axis = g_match_info_fetch (m, 3);
+          g_autofree char *spin = g_match_info_fetch (m, 4);
+          double *v = g_new (double, 3);
+
+          v[0] = g_ascii_strtod (mph, NULL) * 0.44704;
+          v[1] = g_ascii_strtod (axis, NULL);
+          v[2] = g_ascii_strtod (spin, NULL);
+          g_hash_table_insert (speed_of, GUINT_TO_POINTER (atoi (n)), v);
+        }
+    }
+  for (guint i = 0; out_lines[i]; i++)
+    {
+      guint n;
+
+      if (sscanf (out_lines[i], "shot %u code=200", &n) == 1)
+        {
+          double *v = g_hash_table_lookup (speed_of, GUINT_TO_POINTER (n));
+
+          g_assert_nonnull (v);
+          g_array_append_vals (speeds, v, 1);
+        }
+    }
+  return speeds;
+}
+
+static void
+test_agent_killed (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("fitclip-kill-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "kill.db", NULL);
+  guint16 port = free_port ();
+  const guint per_client = 300;
+  g_autoptr(GSubprocess) agent = agent_start (db, port);
+  Client *clients[3];
+  gboolean all = FALSE;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *seed = g_strdup_printf ("%u", 40 + i);
+      g_autofree char *device = g_strdup_printf ("Kill %u", i);
+      const char *args[] = { "--count", "300", "--rate", "150", "--heartbeat", "0", "--fault-split", "--verbose",
+                             "--resend-timeout", "0.5", "--max-resends", "100", "--give-up-after", "30",
+                             "--seed", seed, "--device-id", device, NULL };
+      clients[i] = client_start (port, args);
+    }
+
+  for (int round = 0; round < 5; round++)
+    {
+      pump (g_test_rand_int_range (150, 600));
+      g_subprocess_send_signal (agent, SIGKILL);
+      g_subprocess_wait (agent, NULL, NULL);
+      g_clear_object (&agent);
+      pump (100);
+      agent = agent_start (db, port);
+    }
+
+  for (gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+       !all && g_get_monotonic_time () < deadline;)
+    {
+      g_main_context_iteration (NULL, FALSE) || (g_usleep (2000), 0);
+      all = clients[0]->done && clients[1]->done && clients[2]->done;
+    }
+  g_assert_true (all);
+  g_subprocess_send_signal (agent, SIGTERM);
+  g_subprocess_wait (agent, NULL, NULL);
+
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FcStore) store = fc_store_open (db, &error);
+    g_autoptr(GPtrArray) fittings = fc_store_list_fittings (store, &error);
+    g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func ((GDestroyNotify) fc_shot_free);
+    guint acknowledged = 0;
+
+    for (guint f = 0; f < fittings->len; f++)
+      {
+        g_autoptr(GPtrArray) shots = fc_store_list_shots (store, ((FcFitting *) fittings->pdata[f])->id, &error);
+        for (guint j = 0; j < shots->len; j++)
+          g_ptr_array_add (stored, fc_shot_copy (shots->pdata[j]));
+      }
+
+    for (guint i = 0; i < 3; i++)
+      {
+        g_autofree char *device = g_strdup_printf ("open-connect/127.0.0.1/Kill %u", i);
+        g_autoptr(GArray) speeds = acknowledged_speeds (clients[i]);
+        guint from_device = 0;
+
+        /* Every shot that got a 200 is in the store, exactly once. */
+        for (guint k = 0; k < speeds->len; k++)
+          {
+            guint found = 0;
+
+            for (guint j = 0; j < stored->len; j++)
+              {
+                FcShot *s = stored->pdata[j];
+                const double *want = (const double *) (speeds->data + k * 3 * sizeof (double));
+
+                if (g_strcmp0 (s->device_id, device) == 0 &&
+                    G_APPROX_VALUE (fc_shot_get (s, FC_FIELD_BALL_SPEED), want[0], 1e-9) &&
+                    G_APPROX_VALUE (fc_shot_get (s, FC_FIELD_SPIN_AXIS), want[1], 1e-9) &&
+                    G_APPROX_VALUE (fc_shot_get (s, FC_FIELD_SPIN_RATE), want[2], 1e-9))
+                  found++;
+              }
+            if (found != 1)
+              g_error ("acknowledged shot %u of %s is stored %u times", k, device, found);
+          }
+        for (guint j = 0; j < stored->len; j++)
+          if (g_strcmp0 (((FcShot *) stored->pdata[j])->device_id, device) == 0)
+            from_device++;
+        /* Nothing but the sent shots: the resends after each kill added none. */
+        g_assert_cmpuint (from_device, <=, per_client);
+        g_assert_cmpuint (from_device, >=, speeds->len);
+        acknowledged += speeds->len;
+        client_free (clients[i]);
+      }
+    g_test_message ("%u of %u shots acknowledged across 5 kills; %u stored", acknowledged,
+                    3 * per_client, stored->len);
+    /* The clients resend until answered: nearly all must have got through. */
+    g_assert_cmpuint (acknowledged, >=, 3 * per_client - 3);
+  }
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  if (g_getenv ("FITCLIP_LMSIM") == NULL || g_getenv ("FITCLIP_AGENT") == NULL)
+    g_error ("FITCLIP_LMSIM and FITCLIP_AGENT must point at the built programs");
+  g_test_add ("/open-connect-soak/every-style", Fixture, NULL, fixture_setup, test_every_style, fixture_teardown);
+  g_test_add ("/open-connect-soak/three-clients-2000-shots", Fixture, NULL, fixture_setup,
+              test_soak_three_clients, fixture_teardown);
+  g_test_add_func ("/open-connect-soak/agent-killed-5-times", test_agent_killed);
+  return g_test_run ();
+}
