@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Open Connect benchmarks (issue "launch monitors"), printed as
+ * "name value" lines. The receiver (hub + server, synchronous=FULL) runs
+ * in this process on loopback; clients are threads with blocking sockets
+ * that behave like real connectors: send a shot, wait for its reply.
+ *
+ *  (a) latency: one client, 5,000 shots one after another. The time from
+ *      the shot's last byte leaving the client to its 200 arriving; the
+ *      200 is sent only after the commit, so this bounds "last byte to
+ *      committed" from above.
+ *  (b) ingest: 8 clients at once, 2,000 shots each: shots/s and reply
+ *      time percentiles.
+ *
+ * Run: _build/bench/bench-open-connect [DIR]
+ */
+#include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc-hub.h"
+#include "fc-open-connect-server.h"
+
+typedef struct {
+  guint16  port;
+  guint    index;
+  guint    shots;
+  double  *latency_ms;
+  gboolean ok;
+  gint     finished;
+} Client;
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+percentile (double *v, guint n, double p)
+{
+  qsort (v, n, sizeof *v, cmp_double);
+  return v[MIN (n - 1, (guint) floor (p * (n - 1) + 0.5))];
+}
+
+/* Reads until one complete top-level reply object that is not the 201
+ * player information has arrived. Replies are tiny and flat. */
+static gboolean
+read_reply (GInputStream *in, int *code)
+{
+  char buf[512];
+  gsize len = 0;
+  int depth = 0;
+
+  for (;;)
+    {
+      gssize n = g_input_stream_read (in, buf + len, 1, NULL, NULL);
+      if (n <= 0)
+        return FALSE;
+      if (buf[len] == '{')
+        depth++;
+      else if (buf[len] == '}' && --depth == 0)
+        {
+          buf[len + 1] = '\0';
+          if (sscanf (buf, "{\"Code\":%d", code) != 1)
+            return FALSE;
+          if (*code == 201)
+            {
+              len = 0;
+              continue;
+            }
+          return TRUE;
+        }
+      if (depth > 0)
+        len = MIN (len + 1, sizeof buf - 2);
+    }
+}
+
+static void client_run (Client *c);
+
+static gpointer
+client_main (gpointer data)
+{
+  Client *c = data;
+
+  client_run (c);
+  g_atomic_int_set (&c->finished, TRUE);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+static void
+client_run (Client *c)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) conn = NULL;
+  GOutputStream *out;
+  GInputStream *in;
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", c->port, NULL, NULL);
+  if (conn == NULL)
+    return;
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+
+  for (guint i = 0; i < c->shots; i++)
+    {
+      char msg[512];
+      gint64 t0;
+      int code;
+      /* Distinct values per shot, so none is taken for a resend. */
+      int len = g_snprintf (msg, sizeof msg,
+                            "{\"DeviceID\":\"Bench %u\",\"Units\":\"Yards\",\"ShotNumber\":%u,\"APIversion\":\"1\","
+                            "\"BallData\":{\"Speed\":%.3f,\"SpinAxis\":%.2f,\"TotalSpin\":%.1f,\"HLA\":1.5,"
+                            "\"VLA\":%.2f,\"CarryDistance\":%.1f},\"ClubData\":{\"Speed\":%.2f},"
+                            "\"ShotDataOptions\":{\"ContainsBallData\":true,\"ContainsClubData\":true}}",
+                            c->index, i, 120 + (i % 5000) * 0.007 + c->index * 0.0001, -5 + (i % 100) * 0.1,
+                            2500.0 + i % 3000, 10 + (i % 50) * 0.1, 200 + (i % 80) * 0.5, 90 + (i % 30) * 0.1);
+
+      if (!g_output_stream_write_all (out, msg, len, NULL, NULL, NULL))
+        return;
+      t0 = g_get_monotonic_time ();
+      if (!read_reply (in, &code) || code != 200)
+        return;
+      c->latency_ms[i] = (g_get_monotonic_time () - t0) / 1000.0;
+    }
+  c->ok = TRUE;
+  return;
+}
+
+static void
+run_clients (guint16 port, guint n_clients, guint shots, const char *name)
+{
+  g_autofree Client *clients = g_new0 (Client, n_clients);
+  g_autofree GThread **threads = g_new0 (GThread *, n_clients);
+  g_autofree double *all = g_new (double, (gsize) n_clients * shots);
+  gint64 t0 = g_get_monotonic_time ();
+  guint done = 0;
+  double elapsed;
+
+  for (guint i = 0; i < n_clients; i++)
+    {
+      clients[i] = (Client) { .port = port, .index = i, .shots = shots,
+                              .latency_ms = g_new0 (double, shots) };
+      threads[i] = g_thread_new ("client", client_main, &clients[i]);
+    }
+  /* The server and hub run on this thread's main loop. */
+  while (done < n_clients)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      done = 0;
+      for (guint i = 0; i < n_clients; i++)
+        done += g_atomic_int_get (&clients[i].finished);
+    }
+  elapsed = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
+  for (guint i = 0; i < n_clients; i++)
+    {
+      g_thread_join (threads[i]);
+      if (!clients[i].ok)
+        g_error ("client %u failed", i);
+      memcpy (all + (gsize) i * shots, clients[i].latency_ms, shots * sizeof (double));
+      g_free (clients[i].latency_ms);
+    }
+  printf ("%s_clients %u\n%s_shots %u\n", name, n_clients, name, n_clients * shots);
+  printf ("%s_shots_per_s %.0f\n", name, n_clients * shots / elapsed);
+  printf ("%s_reply_p50_ms %.3f\n", name, percentile (all, n_clients * shots, 0.50));
+  printf ("%s_reply_p99_ms %.3f\n", name, percentile (all, n_clients * shots, 0.99));
+  printf ("%s_reply_max_ms %.3f\n", name, percentile (all, n_clients * shots, 1.0));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *dir = argc > 1 ? g_strdup (argv[1]) : g_dir_make_tmp ("fitclip-bench-oc-XXXXXX", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_mkdir_with_parents (dir, 0700);
+  printf ("bench_dir %s\n", dir);
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autofree char *db = g_build_filename (dir, round ? "ingest.db" : "latency.db", NULL);
+      g_autoptr(FcHub) hub = fc_hub_new (db, NULL, "Bench", &error);
+      g_autoptr(FcOpenConnectServer) server = NULL;
+      FcOpenConnectLimits limits = {
+        .max_connections = 64, .max_connections_per_peer = 16, .max_messages_per_second = 100000,
+        .max_message_bytes = 65536, .max_garbage_bytes = 65536, .max_pending_replies = 64,
+      };
+
+      if (hub == NULL)
+        g_error ("%s", error->message);
+      server = fc_open_connect_server_new (hub);
+      fc_open_connect_server_set_limits (server, &limits);
+      if (!fc_open_connect_server_listen (server, "127.0.0.1:0", &error))
+        g_error ("%s", error->message);
+      if (round == 0)
+        run_clients (fc_open_connect_server_get_port (server), 1, 5000, "latency");
+      else
+        run_clients (fc_open_connect_server_get_port (server), 8, 2000, "ingest");
+    }
+  return 0;
+}
