@@ -9,7 +9,9 @@
 # include <glib-unix.h>
 #endif
 
+#include "fc-drop-folder.h"
 #include "fc-hub.h"
+#include "fc-lastshot-watcher.h"
 #include "fc-open-connect-server.h"
 #include "fc-store.h"
 
@@ -28,6 +30,9 @@
  *   [open-connect]
  *   listen=0.0.0.0:921;0.0.0.0:922
  *   allow=192.168.10.0/24
+ *   [files]
+ *   lastshot=C:\\Users\\Bay\\Documents\\Foresight\\LastShot.CSV
+ *   drop-folder=C:\\FitClip\\Drop
  */
 
 typedef struct {
@@ -35,6 +40,8 @@ typedef struct {
   char    *bay;
   char   **open_connect;
   char   **allow;
+  char   **lastshot;
+  char    *drop_folder;
   char    *config;
   gboolean headless;
   gboolean once;
@@ -96,6 +103,10 @@ load_config (Options  *opt,
     opt->open_connect = g_key_file_get_string_list (kf, "open-connect", "listen", NULL, NULL);
   if (opt->allow == NULL)
     opt->allow = g_key_file_get_string_list (kf, "open-connect", "allow", NULL, NULL);
+  if (opt->lastshot == NULL)
+    opt->lastshot = g_key_file_get_string_list (kf, "files", "lastshot", NULL, NULL);
+  if (opt->drop_folder == NULL)
+    opt->drop_folder = g_key_file_get_string (kf, "files", "drop-folder", NULL);
   return TRUE;
 }
 
@@ -126,6 +137,10 @@ main (int argc, char **argv)
     { "open-connect", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt.open_connect,
       "Listen for GSPro Open Connect clients (default port 921; 922 next to GSPro)", "ADDR:PORT" },
     { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt.allow, "Accept launch monitors only from these addresses", "ADDR[/PREFIX]" },
+    { "lastshot", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.lastshot,
+      "Follow Foresight FSX 2020's LastShot.CSV", "PATH" },
+    { "drop-folder", 0, 0, G_OPTION_ARG_FILENAME, &opt.drop_folder,
+      "Import exports dropped into this folder", "DIR" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &opt.config, "Config file (default <user config folder>/fitclip/agent.conf)", "FILE" },
     { "headless", 0, 0, G_OPTION_ARG_NONE, &opt.headless, "Run without a window", NULL },
     { "demo", 0, 0, G_OPTION_ARG_NONE, &opt.demo, "Start with a simulated launch monitor", NULL },
@@ -139,6 +154,8 @@ main (int argc, char **argv)
   g_autoptr(FcFitting) practice = NULL;
   g_autoptr(FcHub) hub = NULL;
   g_autoptr(GPtrArray) servers = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) feeds = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(FcDropFolder) drop = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GSubprocess) simulator = NULL;
   FcStoreCounts counts;
@@ -204,9 +221,26 @@ main (int argc, char **argv)
         goto fail;
       g_print ("  open connect  listening on port %u\n", fc_open_connect_server_get_port (server));
     }
-  if (servers->len == 0)
-    g_print ("  no launch monitor listener configured (use --open-connect 0.0.0.0:921, "
-             "the config file, or --demo)\n");
+  for (guint i = 0; opt.lastshot && opt.lastshot[i]; i++)
+    {
+      FcLastShotWatcher *watcher = fc_lastshot_watcher_new (hub, opt.lastshot[i]);
+
+      g_ptr_array_add (feeds, watcher);
+      if (!fc_lastshot_watcher_start (watcher, &error))
+        goto fail;
+      g_print ("  lastshot      following %s\n", opt.lastshot[i]);
+    }
+  if (opt.drop_folder)
+    {
+      drop = fc_drop_folder_new (opt.db_path, opt.drop_folder, opt.bay);
+      if (!fc_drop_folder_start (drop, &error))
+        goto fail;
+      g_print ("  drop folder   %s (imported files move to imported/, unreadable ones to failed/)\n",
+               opt.drop_folder);
+    }
+  if (servers->len == 0 && feeds->len == 0 && drop == NULL)
+    g_print ("  no launch monitor configured (use --open-connect 0.0.0.0:921, --lastshot, "
+             "--drop-folder, the config file, or --demo)\n");
 
   if (opt.demo)
     {
@@ -249,6 +283,8 @@ out:
   g_free (opt.bay);
   g_strfreev (opt.open_connect);
   g_strfreev (opt.allow);
+  g_strfreev (opt.lastshot);
+  g_free (opt.drop_folder);
   g_free (opt.config);
   return status;
 }
