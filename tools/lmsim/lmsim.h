@@ -49,5 +49,7 @@ int      lmsim_open_connect_main (int    argc,
                                   char **argv);
 int      lmsim_lastshot_main     (int    argc,
                                   char **argv);
+int      lmsim_trackman_main     (int    argc,
+                                  char **argv);
 
 G_END_DECLS
