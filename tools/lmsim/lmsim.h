@@ -49,6 +49,8 @@ int      lmsim_open_connect_main (int    argc,
                                   char **argv);
 int      lmsim_lastshot_main     (int    argc,
                                   char **argv);
+int      lmsim_e6_main           (int    argc,
+                                  char **argv);
 int      lmsim_trackman_main     (int    argc,
                                   char **argv);
 

@@ -32,6 +32,8 @@ static const Mode modes[] = {
     lmsim_open_connect_main },
   { "lastshot", "PATH", "rewrite a Foresight FSX 2020 LastShot.CSV file per shot",
     lmsim_lastshot_main },
+  { "e6", "HOST[:PORT]", "be the Garmin Golf app sending R10/R50 shots in E6 Connect mode",
+    lmsim_e6_main },
   { "trackman", "", "be a TrackMan 4 unit: UPnP description, REST API and WebSocket",
     lmsim_trackman_main },
 };

@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The Garmin E6 receiver end to end on loopback: a real TCP peer in a
+ * thread plays the Garmin Golf app; the test checks every reply, the
+ * monitor status the hub shows, and what reached the store. The last
+ * test runs the simulator (fitclip-lmsim e6) against it.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "fc-e6-server.h"
+#include "fc-error.h"
+#include "fc-hub.h"
+#include "fc-oc-framer.h"
+
+#define MONITOR_ID "garmin-e6 127.0.0.1"
+
+#define ACK(type) "{\"Details\":\"Success.\",\"SubType\":\"" type "\",\"Type\":\"ACK\"}"
+#define DISARM "{\"SubType\":\"Disarm\",\"Type\":\"SimCommand\"}"
+#define SHOT_COMPLETE "{\"SubType\":\"ShotComplete\",\"Type\":\"SimCommand\"}"
+#define ARM "{\"SubType\":\"Arm\",\"Type\":\"SimCommand\"}"
+
+#define BALL_FMT "{\"BallData\":{\"BallSpeed\":%s,\"LaunchAngle\":14.5,\"LaunchDirection\":-1.5," \
+  "\"SpinAxis\":%s,\"TotalSpin\":6200},\"Type\":\"SetBallData\"}"
+
+typedef struct {
+  char       *dir;
+  char       *db;
+  FcHub      *hub;
+  FcE6Server *server;
+  guint16     port;
+} Fixture;
+
+/* ---- a peer in its own thread (blocking sockets, bounded by timeouts) -- */
+
+typedef struct {
+  guint16      port;
+  GPtrArray   *chunks;        /* of GBytes*: written one write each */
+  guint        expect;        /* replies (pings aside) to wait for */
+  guint        linger_ms;     /* then keep reading this long */
+  gboolean     answer_pings;
+  gboolean     final_pong;    /* after lingering, answer once more */
+  GPtrArray   *replies;       /* of char*, pings left out */
+  guint        pings;
+  gboolean     closed_by_server;
+  gboolean     done;
+  /* main thread: what the hub showed while the peer ran */
+  gboolean     saw_silent;
+  gboolean     recovered;     /* not silent any more after being silent */
+} Peer;
+
+static gboolean
+peer_write (GOutputStream *out, const char *text)
+{
+  return g_output_stream_write_all (out, text, strlen (text), NULL, NULL, NULL);
+}
+
+static gpointer
+peer_main (gpointer data)
+{
+  Peer *peer = data;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(FcOcFramer) framer = fc_oc_framer_new (FC_OC_DEFAULT_MAX_MESSAGE);
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GError) error = NULL;
+  GOutputStream *out;
+  GSocket *socket;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  gint64 linger_end = 0;
+  guint8 buf[4096];
+
+  g_socket_client_set_timeout (client, 10);
+  /* Loopback: no proxy lookup (it would need GSettings schemas). */
+  g_socket_client_set_enable_proxy (client, FALSE);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", peer->port, NULL, &error);
+  g_assert_no_error (error);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  socket = g_socket_connection_get_socket (conn);
+  for (guint i = 0; i < peer->chunks->len; i++)
+    {
+      GBytes *chunk = g_ptr_array_index (peer->chunks, i);
+      if (!g_output_stream_write_all (out, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk),
+                                      NULL, NULL, NULL))
+        {
+          peer->closed_by_server = TRUE;
+          goto done;
+        }
+    }
+  for (;;)
+    {
+      gint64 now = g_get_monotonic_time ();
+      gssize n;
+
+      if (now >= deadline)
+        break;
+      if (peer->replies->len >= peer->expect)
+        {
+          if (linger_end == 0)
+            linger_end = now + peer->linger_ms * 1000;
+          if (now >= linger_end)
+            break;
+        }
+      if (!g_socket_condition_timed_wait (socket, G_IO_IN, 20 * 1000, NULL, NULL))
+        continue;
+      n = g_socket_receive (socket, (char *) buf, sizeof buf, NULL, NULL);
+      if (n <= 0)
+        {
+          peer->closed_by_server = TRUE;
+          break;
+        }
+      fc_oc_framer_push (framer, buf, n, frames);
+      for (guint i = 0; i < frames->len; i++)
+        {
+          g_autofree char *text = g_strndup (g_bytes_get_data (frames->pdata[i], NULL),
+                                             g_bytes_get_size (frames->pdata[i]));
+
+          if (strcmp (text, "{\"SubType\":\"Ping\",\"Type\":\"SimCommand\"}") == 0)
+            {
+              peer->pings++;
+              if (peer->answer_pings)
+                peer_write (out, "{\"Type\":\"Pong\"}");
+            }
+          else
+            g_ptr_array_add (peer->replies, g_steal_pointer (&text));
+        }
+      g_ptr_array_set_size (frames, 0);
+    }
+  if (peer->final_pong && !peer->closed_by_server)
+    {
+      peer_write (out, "{\"Type\":\"Pong\"}");
+      g_usleep (200 * 1000);
+    }
+done:
+  g_atomic_int_set (&peer->done, TRUE);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+static Peer *
+peer_new (guint16 port, guint expect)
+{
+  Peer *peer = g_new0 (Peer, 1);
+
+  peer->port = port;
+  peer->expect = expect;
+  peer->chunks = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  peer->replies = g_ptr_array_new_with_free_func (g_free);
+  return peer;
+}
+
+static void
+peer_free (Peer *peer)
+{
+  g_ptr_array_unref (peer->chunks);
+  g_ptr_array_unref (peer->replies);
+  g_free (peer);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Peer, peer_free)
+
+static void
+peer_send (Peer *peer, const char *text)
+{
+  g_ptr_array_add (peer->chunks, g_bytes_new (text, strlen (text)));
+}
+
+static void
+watch_monitor (Fixture *fx, Peer *peer)
+{
+  g_autoptr(FcMonitorInfo) info = fc_hub_get_monitor (fx->hub, MONITOR_ID);
+
+  if (info == NULL)
+    return;
+  if (info->state == FC_MONITOR_SILENT)
+    peer->saw_silent = TRUE;
+  else if (peer->saw_silent && info->state != FC_MONITOR_DISCONNECTED)
+    peer->recovered = TRUE;
+}
+
+/* Runs the main loop (server and hub) until the peer is finished. */
+static void
+peer_run (Fixture *fx, Peer *peer)
+{
+  GThread *thread = g_thread_new ("peer", peer_main, peer);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (!g_atomic_int_get (&peer->done) && g_get_monotonic_time () < deadline)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+      watch_monitor (fx, peer);
+    }
+  g_thread_join (thread);
+  g_assert_true (peer->done);
+  /* Let the server finish what the peer's last bytes started. */
+  for (int i = 0; i < 50; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (1000);
+    }
+}
+
+static void
+assert_replies (Peer *peer, const char * const *want)
+{
+  guint n = g_strv_length ((char **) want);
+
+  for (guint i = 0; i < MIN (n, peer->replies->len); i++)
+    g_assert_cmpstr (peer->replies->pdata[i], ==, want[i]);
+  g_assert_cmpuint (peer->replies->len, ==, n);
+}
+
+/* ---- fixture -------------------------------------------------------------- */
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx->dir = g_dir_make_tmp ("fitclip-e6-XXXXXX", NULL);
+  fx->db = g_build_filename (fx->dir, "e6.db", NULL);
+  fx->hub = fc_hub_new (fx->db, NULL, "Bay 1", &error);
+  g_assert_no_error (error);
+  fx->server = fc_e6_server_new (fx->hub);
+  /* Pings only where a test wants them: exact reply lists elsewhere. */
+  fc_e6_server_set_ping_interval (fx->server, data ? GPOINTER_TO_UINT (data) : 60 * 1000);
+  g_assert_true (fc_e6_server_listen (fx->server, "127.0.0.1:0", &error));
+  g_assert_no_error (error);
+  fx->port = fc_e6_server_get_port (fx->server);
+  g_assert_cmpuint (fx->port, >, 0);
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  g_clear_object (&fx->server);
+  g_clear_object (&fx->hub);
+  g_free (fx->db);
+  g_free (fx->dir);
+}
+
+static GPtrArray *
+stored_shots (Fixture *fx)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcStore) store = fc_store_open (fx->db, &error);
+  g_autoptr(GPtrArray) fittings = NULL;
+  GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) fc_shot_free);
+
+  g_assert_no_error (error);
+  fittings = fc_store_list_fittings (store, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < fittings->len; i++)
+    {
+      g_autoptr(GPtrArray) shots = fc_store_list_shots (store, ((FcFitting *) fittings->pdata[i])->id, &error);
+      g_assert_no_error (error);
+      for (guint j = 0; j < shots->len; j++)
+        g_ptr_array_add (all, fc_shot_copy (shots->pdata[j]));
+    }
+  return all;
+}
+
+static FcShot *
+find_shot_by_speed (GPtrArray *shots, double mph)
+{
+  for (guint i = 0; i < shots->len; i++)
+    if (fc_shot_get (shots->pdata[i], FC_FIELD_BALL_SPEED) == mph * FC_MPS_PER_MPH)
+      return shots->pdata[i];
+  g_error ("no stored shot with ball speed %g mph", mph);
+  return NULL;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void
+test_handshake (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(Peer) peer = peer_new (fx->port, 2);
+  const char *prefix = "{\"Challenge\":\"";
+  const char *suffix = "\",\"E6Version\":\"2, 0, 0, 0\",\"ProtocolVersion\":\"1.0.0.5\","
+                       "\"RequiredProtocolVersion\":\"1.0.0.0\",\"Type\":\"Handshake\"}";
+  g_autofree char *challenge = NULL;
+  g_autofree guint8 *decoded = NULL;
+  gsize decoded_len = 0;
+  const char *hello;
+
+  peer_send (peer, "{\"Type\":\"Handshake\"}");
+  peer_send (peer, "{\"Challenge\":\"c2VjcmV0\",\"Type\":\"Challenge\"}");
+  peer_run (fx, peer);
+
+  g_assert_cmpuint (peer->replies->len, ==, 2);
+  hello = peer->replies->pdata[0];
+  g_assert_true (g_str_has_prefix (hello, prefix));
+  g_assert_true (g_str_has_suffix (hello, suffix));
+  challenge = g_strndup (hello + strlen (prefix), strlen (hello) - strlen (prefix) - strlen (suffix));
+  decoded = g_base64_decode (challenge, &decoded_len);
+  g_assert_cmpuint (decoded_len, >=, 16);
+  g_assert_cmpstr (peer->replies->pdata[1], ==, "{\"Success\":\"true\",\"Type\":\"Authentication\"}");
+  g_assert_false (peer->closed_by_server);
+}
+
+static void
+test_shot (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(Peer) peer = peer_new (fx->port, 7);
+  g_autofree char *ball = g_strdup_printf (BALL_FMT, "100", "350");
+  const char *club = "{\"ClubData\":{\"ClubHeadSpeed\":75.5,\"ClubAngleFace\":1.5,\"ClubAnglePath\":-2.25},"
+                     "\"Type\":\"SetClubData\"}";
+  g_autofree char *raw = g_strconcat (ball, club, NULL);
+  const char *want[] = { ACK ("SetClubType"), ACK ("SetBallData"), ACK ("SetClubData"),
+                         ACK ("SendShot"), DISARM, SHOT_COMPLETE, ARM, NULL };
+  g_autoptr(GPtrArray) shots = NULL;
+  g_autoptr(FcMonitorInfo) info = NULL;
+  FcShot *s;
+
+  peer_send (peer, "{\"ClubType\":\"7Iron\",\"Type\":\"SetClubType\"}");
+  peer_send (peer, ball);
+  peer_send (peer, club);
+  peer_send (peer, "{\"Type\":\"SendShot\"}");
+  peer_run (fx, peer);
+  assert_replies (peer, want);
+
+  shots = stored_shots (fx);
+  g_assert_cmpuint (shots->len, ==, 1);
+  s = shots->pdata[0];
+  /* mph to m/s exactly as fc_unit_to_si does it: value × 0.44704. */
+  g_assert_cmpfloat (fc_shot_get (s, FC_FIELD_BALL_SPEED), ==, 100 * FC_MPS_PER_MPH);
+  g_assert_cmpfloat (fc_shot_get (s, FC_FIELD_CLUB_SPEED), ==, 75.5 * FC_MPS_PER_MPH);
+  g_assert_cmpfloat (fc_shot_get (s, FC_FIELD_LAUNCH_ANGLE), ==, 14.5);
+  g_assert_cmpfloat (fc_shot_get (s, FC_FIELD_LAUNCH_DIRECTION), ==, -1.5);
+  g_assert_cmpfloat (fc_shot_get (s, FC_FIELD_SPIN_RATE), ==, 6200);
+  g_assert_cmpfloat (fc_shot_get (s, FC_FIELD_SPIN_AXIS), ==, 10);   /* 350 → 10° right */
+  g_assert_cmpfloat (fc_shot_get (s, FC_FIELD_FACE_ANGLE), ==, 1.5);
+  g_assert_cmpfloat (fc_shot_get (s, FC_FIELD_CLUB_PATH), ==, -2.25);
+  g_assert_cmpstr (s->club, ==, "7Iron");
+  g_assert_cmpint (s->source_kind, ==, FC_SOURCE_DEVICE);
+  g_assert_cmpstr (s->source_protocol, ==, "garmin-e6");
+  g_assert_cmpstr (s->device_id, ==, "garmin-e6/127.0.0.1");
+  g_assert_true (g_str_has_prefix (s->source_detail, "127.0.0.1:"));
+  g_assert_nonnull (s->raw);
+  g_assert_cmpmem (g_bytes_get_data (s->raw, NULL), g_bytes_get_size (s->raw), raw, strlen (raw));
+
+  info = fc_hub_get_monitor (fx->hub, MONITOR_ID);
+  g_assert_nonnull (info);
+  g_assert_cmpstr (info->kind, ==, "garmin-e6");
+  g_assert_cmpuint (info->shots, ==, 1);
+}
+
+static void
+test_spin_axis (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(Peer) peer = peer_new (fx->port, 3 * 5);
+  g_autoptr(GPtrArray) shots = NULL;
+  const struct { const char *speed, *axis; double want; } cases[] = {
+    { "101", "350", 10 }, { "102", "10", -10 }, { "103", "0", 0 },
+  };
+
+  /* The conversion of protocols.md §3, -(axis < 90 ? axis : axis - 360):
+   * the app's small angles tilt left, angles just under 360 tilt right. */
+  g_assert_cmpfloat (fc_e6_spin_axis_to_store (350), ==, 10);
+  g_assert_cmpfloat (fc_e6_spin_axis_to_store (10), ==, -10);
+  g_assert_cmpfloat (fc_e6_spin_axis_to_store (0), ==, 0);
+  g_assert_false (signbit (fc_e6_spin_axis_to_store (0)));
+  g_assert_cmpfloat (fc_e6_spin_axis_to_store (89.5), ==, -89.5);
+  g_assert_cmpfloat (fc_e6_spin_axis_to_store (270.5), ==, 89.5);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *ball = g_strdup_printf (BALL_FMT, cases[i].speed, cases[i].axis);
+      peer_send (peer, ball);
+      peer_send (peer, "{\"Type\":\"SendShot\"}");
+    }
+  peer_run (fx, peer);
+  g_assert_cmpuint (peer->replies->len, ==, 15);
+
+  shots = stored_shots (fx);
+  g_assert_cmpuint (shots->len, ==, 3);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      FcShot *s = find_shot_by_speed (shots, g_ascii_strtod (cases[i].speed, NULL));
+      g_assert_cmpfloat (fc_shot_get (s, FC_FIELD_SPIN_AXIS), ==, cases[i].want);
+      /* Without club data since the last shot: a ball-only shot, no club. */
+      g_assert_false (fc_shot_has (s, FC_FIELD_CLUB_SPEED));
+      g_assert_null (s->club);
+    }
+}
+
+static void
+test_derived_spin (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(Peer) peer = peer_new (fx->port, 1 + 4 + 1 + 4);
+  g_autoptr(GPtrArray) shots = NULL;
+  FcShot *s;
+
+  /* No TotalSpin at all, and a 0 placeholder next to a real pair. */
+  peer_send (peer, "{\"BallData\":{\"BallSpeed\":120,\"LaunchAngle\":12,\"LaunchDirection\":0.5,"
+                   "\"BackSpin\":3000,\"SideSpin\":-400},\"Type\":\"SetBallData\"}");
+  peer_send (peer, "{\"Type\":\"SendShot\"}");
+  peer_send (peer, "{\"BallData\":{\"BallSpeed\":\"121\",\"BackSpin\":\"2000\",\"SideSpin\":\"300\","
+                   "\"TotalSpin\":0},\"Type\":\"SetBallData\"}");
+  peer_send (peer, "{\"Type\":\"SendShot\"}");
+  peer_run (fx, peer);
+  g_assert_cmpuint (peer->replies->len, ==, 10);
+  g_assert_cmpstr (peer->replies->pdata[1], ==, ACK ("SendShot"));
+  g_assert_cmpstr (peer->replies->pdata[6], ==, ACK ("SendShot"));
+
+  shots = stored_shots (fx);
+  g_assert_cmpuint (shots->len, ==, 2);
+  s = find_shot_by_speed (shots, 120);
+  g_assert_cmpfloat_with_epsilon (fc_shot_get (s, FC_FIELD_SPIN_RATE), hypot (3000, -400), 1e-9);
+  g_assert_true (fc_shot_has (s, FC_FIELD_SPIN_AXIS));
+  s = find_shot_by_speed (shots, 121);
+  g_assert_cmpfloat_with_epsilon (fc_shot_get (s, FC_FIELD_SPIN_RATE), hypot (2000, 300), 1e-9);
+}
+
+static void
+test_resend_stored_once (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(Peer) peer = peer_new (fx->port, 3 * 5 + 1);
+  g_autofree char *ball = g_strdup_printf (BALL_FMT, "130", "2");
+  g_autoptr(GPtrArray) shots = NULL;
+  g_autoptr(FcMonitorInfo) info = NULL;
+
+  peer_send (peer, "{\"ClubType\":\"Driver\",\"Type\":\"SetClubType\"}");
+  for (int i = 0; i < 3; i++)
+    {
+      /* The app resends the whole shot when an ACK was late. */
+      peer_send (peer, ball);
+      peer_send (peer, "{\"Type\":\"SendShot\"}");
+    }
+  peer_run (fx, peer);
+  g_assert_cmpuint (peer->replies->len, ==, 16);
+  for (guint i = 0; i < 3; i++)
+    {
+      /* Every resend is answered in full, or the app would keep trying. */
+      g_assert_cmpstr (peer->replies->pdata[1 + 5 * i + 1], ==, ACK ("SendShot"));
+      g_assert_cmpstr (peer->replies->pdata[1 + 5 * i + 3], ==, SHOT_COMPLETE);
+    }
+  shots = stored_shots (fx);
+  g_assert_cmpuint (shots->len, ==, 1);
+  info = fc_hub_get_monitor (fx->hub, MONITOR_ID);
+  g_assert_cmpuint (info->shots, ==, 1);
+  g_assert_cmpuint (info->duplicates, ==, 2);
+}
+
+static void
+test_bad_input (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(Peer) peer = peer_new (fx->port, 6);
+  g_autoptr(GPtrArray) shots = NULL;
+  const char *junk = "\x01\x02 not json at all \xff\xfe";
+
+  peer_send (peer, "{\"Type\": nope}");                              /* bad JSON */
+  peer_send (peer, junk);                                            /* garbage between objects */
+  peer_send (peer, "[1,2]");
+  peer_send (peer, "{\"NoType\":1}");                                /* no Type */
+  peer_send (peer, "{\"Type\":\"Frobnicate\"}");                     /* unknown: ignored */
+  peer_send (peer, "{\"Type\":\"SendShot\"}");                       /* nothing to send */
+  peer_send (peer, "{\"BallData\":{\"LaunchAngle\":3},\"Type\":\"SetBallData\"}");
+  peer_send (peer, "{\"BallData\":{\"BallSpeed\":\"fast\"},\"Type\":\"SetBallData\"}");
+  peer_send (peer, "{\"Type\":\"Handshake\"}");                      /* still usable */
+  peer_run (fx, peer);
+
+  g_assert_cmpuint (peer->replies->len, ==, 6);
+  g_assert_true (g_str_has_prefix (peer->replies->pdata[0], "{\"Details\":\"Bad JSON data"));
+  g_assert_nonnull (strstr (peer->replies->pdata[0], "\"SubType\":\"Unknown\",\"Type\":\"ACK\"}"));
+  g_assert_cmpstr (peer->replies->pdata[1], ==,
+                   "{\"Details\":\"Message without a Type.\",\"SubType\":\"Unknown\",\"Type\":\"ACK\"}");
+  g_assert_cmpstr (peer->replies->pdata[2], ==,
+                   "{\"Details\":\"No ball data to send: SetBallData first.\",\"SubType\":\"SendShot\",\"Type\":\"ACK\"}");
+  g_assert_cmpstr (peer->replies->pdata[3], ==,
+                   "{\"Details\":\"Ball data without a usable BallSpeed.\",\"SubType\":\"SetBallData\",\"Type\":\"ACK\"}");
+  g_assert_cmpstr (peer->replies->pdata[4], ==,
+                   "{\"Details\":\"Ball data without a usable BallSpeed.\",\"SubType\":\"SetBallData\",\"Type\":\"ACK\"}");
+  g_assert_true (g_str_has_prefix (peer->replies->pdata[5], "{\"Challenge\":"));
+  g_assert_false (peer->closed_by_server);
+  shots = stored_shots (fx);
+  g_assert_cmpuint (shots->len, ==, 0);
+}
+
+static void
+test_oversize_and_allowlist (Fixture *fx, gconstpointer data)
+{
+  FcOpenConnectLimits limits = {
+    .max_connections = 4, .max_connections_per_peer = 2, .max_messages_per_second = 100,
+    .max_message_bytes = 1024, .max_garbage_bytes = 4096, .max_pending_replies = 16,
+  };
+  g_autoptr(Peer) big = peer_new (fx->port, 2);
+  g_autoptr(Peer) refused = peer_new (fx->port, 1);
+  g_autoptr(GString) text = g_string_new ("{\"Type\":\"SetClubType\",\"ClubType\":\"");
+  g_autoptr(GError) error = NULL;
+  const char *masks[] = { "10.0.0.0/8", NULL };
+  const char *bad_masks[] = { "not-an-address", NULL };
+
+  fc_e6_server_set_limits (fx->server, &limits);
+  big->linger_ms = 2000;   /* until the server hangs up */
+  for (int i = 0; i < 2000; i++)
+    g_string_append_c (text, 'x');
+  g_string_append (text, "\"}");
+  peer_send (big, text->str);
+  peer_send (big, "{\"Type\":\"Handshake\"}");
+  peer_run (fx, big);
+  /* When both arrive in one read the Handshake after the big message
+   * is answered first; the oversize answer is always the last word. */
+  g_assert_cmpuint (big->replies->len, >=, 1);
+  g_assert_cmpstr (big->replies->pdata[big->replies->len - 1], ==,
+                   "{\"Details\":\"Message larger than 1024 bytes\",\"SubType\":\"Unknown\",\"Type\":\"ACK\"}");
+  g_assert_true (big->closed_by_server);
+
+  g_assert_false (fc_e6_server_set_allowlist (fx->server, bad_masks, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT);
+  g_assert_true (fc_e6_server_set_allowlist (fx->server, masks, NULL));
+  peer_send (refused, "{\"Type\":\"Handshake\"}");
+  peer_run (fx, refused);
+  g_assert_cmpuint (refused->replies->len, ==, 0);
+  g_assert_true (refused->closed_by_server);
+  g_assert_cmpuint (fc_e6_server_get_n_connections (fx->server), ==, 0);
+}
+
+static void
+test_ping_pong (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(Peer) peer = peer_new (fx->port, 1);
+  g_autoptr(FcMonitorInfo) info = NULL;
+
+  peer->answer_pings = TRUE;
+  peer->linger_ms = 600;
+  peer_send (peer, "{\"Type\":\"Handshake\"}");
+  peer_run (fx, peer);
+
+  /* A 50 ms interval for 600 ms: about a dozen pings, every one answered. */
+  g_assert_cmpuint (peer->pings, >=, 4);
+  g_assert_false (peer->saw_silent);
+  info = fc_hub_get_monitor (fx->hub, MONITOR_ID);
+  g_assert_nonnull (info);
+  /* The pongs reached the hub as heartbeats. */
+  g_assert_cmpint (info->heartbeat_interval, >, 0);
+  g_assert_cmpint (info->last_message_at, >, 0);
+}
+
+static void
+test_silence (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(Peer) peer = peer_new (fx->port, 1);
+
+  peer->answer_pings = FALSE;
+  peer->linger_ms = 600;
+  peer->final_pong = TRUE;
+  peer_send (peer, "{\"Type\":\"Handshake\"}");
+  peer_run (fx, peer);
+
+  g_assert_cmpuint (peer->pings, >=, 4);
+  g_assert_true (peer->saw_silent);
+  /* One Pong later the monitor is no longer silent. */
+  g_assert_true (peer->recovered);
+}
+
+/* ---- the simulator ---------------------------------------------------------- */
+
+typedef struct {
+  GSubprocess *proc;
+  char        *out;
+  char        *err;
+  gboolean     done;
+} Client;
+
+static void
+on_client_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Client *c = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &c->out, &c->err, &error);
+  g_assert_no_error (error);
+  c->done = TRUE;
+}
+
+static void
+test_lmsim (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", fx->port);
+  g_autoptr(GPtrArray) shots = NULL;
+  Client c = { 0 };
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  const char *lmsim = g_getenv ("FITCLIP_LMSIM");
+
+  if (lmsim == NULL)
+    g_error ("FITCLIP_LMSIM must point at the built simulator");
+  c.proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                             lmsim, "e6", address, "--count", "20", "--rate", "0", "--seed", "42", "--club", "bag",
+                             NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (c.proc, NULL, NULL, on_client_done, &c);
+  while (!c.done && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (c.done);
+  if (!g_subprocess_get_if_exited (c.proc) || g_subprocess_get_exit_status (c.proc) != 0 ||
+      strstr (c.out, "sent=20 acknowledged=20 ") == NULL)
+    g_error ("the simulator did not get every shot acknowledged:\n%s\n%s", c.out, c.err);
+  g_assert_nonnull (strstr (c.out, "shot 20 code=ack latency_ms="));
+  g_assert_nonnull (strstr (c.out, " errors=0"));
+
+  shots = stored_shots (fx);
+  g_assert_cmpuint (shots->len, ==, 20);
+  for (guint i = 0; i < shots->len; i++)
+    {
+      FcShot *s = shots->pdata[i];
+      g_assert_cmpstr (s->source_protocol, ==, "garmin-e6");
+      g_assert_nonnull (s->club);
+      g_assert_true (fc_shot_has (s, FC_FIELD_SPIN_AXIS));
+    }
+  g_clear_object (&c.proc);
+  g_free (c.out);
+  g_free (c.err);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(name, interval, fn) \
+  g_test_add ("/e6-server/" name, Fixture, GUINT_TO_POINTER (interval), fixture_setup, fn, fixture_teardown)
+  ADD ("handshake", 0, test_handshake);
+  ADD ("shot", 0, test_shot);
+  ADD ("spin-axis", 0, test_spin_axis);
+  ADD ("derived-spin", 0, test_derived_spin);
+  ADD ("resend-stored-once", 0, test_resend_stored_once);
+  ADD ("bad-input", 0, test_bad_input);
+  ADD ("oversize-and-allowlist", 0, test_oversize_and_allowlist);
+  ADD ("ping-pong", 50, test_ping_pong);
+  ADD ("silence", 50, test_silence);
+  ADD ("lmsim", 0, test_lmsim);
+#undef ADD
+
+  return g_test_run ();
+}
