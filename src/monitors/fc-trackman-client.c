@@ -29,8 +29,10 @@
 #define SILENCE_MIN_US      (15 * G_USEC_PER_SEC)
 /* Enough to recognise a repeat of any shot from the last few sessions. */
 #define STORED_IDS_MAX      1024
-/* Refresh a token this long before the server says it expires. */
-#define TOKEN_MARGIN_US     (60 * G_USEC_PER_SEC)
+/* Refresh a token this long before the server says it expires (or at
+ * half its life, for short-lived ones). */
+#define TOKEN_MARGIN_S      60
+#define TOKEN_MIN_LIFE_S    10
 
 /* Kept configurable in one place: the subscribe message comes from a
  * reverse-engineered reference (protocols.md §2). */
@@ -84,7 +86,7 @@ struct _FcTrackmanClient {
   char                    *client_id;
   char                    *client_secret;
   char                    *access_token;
-  gint64                   token_expires_at;
+  gint64                   token_refresh_at;
 
   /* The shot being assembled: the most complete message seen so far. */
   char                    *pending_id;
@@ -424,6 +426,9 @@ on_ws_message (SoupWebsocketConnection *ws,
   gint64 now = g_get_monotonic_time ();
 
   self->last_message_at = now;
+  /* The unit talks to us, so the next outage starts its back-off from
+   * the beginning again. */
+  self->backoff_ms = BACKOFF_FIRST_MS;
   if (!json_parser_load_from_data (parser, data, len, &error))
     {
       g_debug ("%s: not JSON: %s", self->monitor_id, error->message);
@@ -447,12 +452,7 @@ on_ws_message (SoupWebsocketConnection *ws,
     }
   fc_hub_monitor_message (self->hub, self->monitor_id, self->device_name, FALSE);
   if (g_strcmp0 (msg_type, "Acknowledge") == 0)
-    {
-      /* Subscribed: the unit talks to us, so the next outage starts
-       * its back-off from the beginning again. */
-      self->backoff_ms = BACKOFF_FIRST_MS;
-      set_state (self, FC_MONITOR_READY);
-    }
+    set_state (self, FC_MONITOR_READY);
   else if (g_strcmp0 (msg_type, "Measurement") == 0)
     handle_measurement (self, obj, message);
 }
@@ -640,7 +640,8 @@ on_description (GObject      *source,
   g_autofree char *why = NULL;
 
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  if (g_cancellable_is_cancelled (self->cancellable) || !self->running)
+  /* Cancelled: stop() ran, perhaps followed by a new start(). */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->running)
     return;
   msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   if (body == NULL)
@@ -695,7 +696,7 @@ on_discovered (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autofree char *location = fc_ssdp_discover_finish (result, &error);
 
-  if (g_cancellable_is_cancelled (self->cancellable) || !self->running)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->running)
     return;
   if (location)
     {
@@ -783,7 +784,7 @@ on_token (GObject      *source,
 
   self->poll_in_flight = FALSE;
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  if (g_cancellable_is_cancelled (self->cancellable) || !self->polling)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->polling)
     return;
   msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   if (body == NULL || soup_message_get_status (msg) != SOUP_STATUS_OK ||
@@ -801,7 +802,10 @@ on_token (GObject      *source,
   if (json_object_has_member (json_node_get_object (root), "expires_in"))
     expires_in = json_object_get_int_member (json_node_get_object (root), "expires_in");
   set_string (&self->access_token, token);
-  self->token_expires_at = g_get_monotonic_time () + expires_in * G_USEC_PER_SEC;
+  /* A zero or tiny lifetime must not turn polling into a token loop. */
+  expires_in = MAX (expires_in, TOKEN_MIN_LIFE_S);
+  self->token_refresh_at = g_get_monotonic_time () +
+    MAX (expires_in - TOKEN_MARGIN_S, expires_in / 2) * G_USEC_PER_SEC;
   poll_now (self);
 }
 
@@ -847,7 +851,7 @@ on_polled (GObject      *source,
 
   self->poll_in_flight = FALSE;
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  if (g_cancellable_is_cancelled (self->cancellable) || !self->polling)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->polling)
     return;
   msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   if (body == NULL)
@@ -916,7 +920,7 @@ poll_now (FcTrackmanClient *self)
   if (self->poll_in_flight || !self->polling)
     return;
   if (self->access_token && self->token_url &&
-      g_get_monotonic_time () > self->token_expires_at - TOKEN_MARGIN_US)
+      g_get_monotonic_time () >= self->token_refresh_at)
     {
       fetch_token (self);
       return;

@@ -556,6 +556,7 @@ test_final_never_comes (Fixture *fx, gconstpointer data)
 /* ---- REST polling with OAuth ------------------------------------------- */
 
 typedef struct {
+  int   expires_in;
   guint tokens;
   guint polls;
   guint unauthorized;
@@ -568,6 +569,7 @@ on_rest (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   RestUnit *unit = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *auth = soup_message_headers_get_one (headers, "Authorization");
+  g_autofree char *token = NULL;
   const char *body;
 
   if (strcmp (path, "/token") == 0)
@@ -581,7 +583,9 @@ on_rest (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
           return;
         }
       unit->tokens++;
-      body = "{\"access_token\":\"tok-123\",\"token_type\":\"Bearer\",\"expires_in\":86400}";
+      token = g_strdup_printf ("{\"access_token\":\"tok-123\",\"token_type\":\"Bearer\","
+                               "\"expires_in\":%d}", unit->expires_in);
+      body = token;
     }
   else if (strcmp (path, "/api/shots/recent") == 0)
     {
@@ -607,7 +611,7 @@ on_rest (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
 static void
 test_rest_oauth (Fixture *fx, gconstpointer data)
 {
-  RestUnit unit = { 0 };
+  RestUnit unit = { 86400, 0, 0, 0 };
   g_autoptr(GError) error = NULL;
   g_autofree char *url = NULL;
   g_autofree char *token_url = NULL;
@@ -640,6 +644,33 @@ test_rest_oauth (Fixture *fx, gconstpointer data)
     }
 }
 
+/* A short-lived token is fetched again before it expires, so the API
+ * never answers 401 again. */
+static void
+test_rest_token_refresh (Fixture *fx, gconstpointer data)
+{
+  RestUnit unit = { 4, 0, 0, 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *token_url = NULL;
+  gint64 deadline;
+
+  server_start (fx);
+  soup_server_add_handler (fx->server, NULL, on_rest, &unit, NULL);
+  url = g_strdup_printf ("ws://127.0.0.1:%u/ws", fx->server_port);
+  token_url = g_strdup_printf ("http://127.0.0.1:%u/token", fx->server_port);
+  fc_trackman_client_set_oauth (fx->client, token_url, "bay-pc", "s3cret");
+  g_assert_true (fc_trackman_client_start (fx->client, url, &error));
+  deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  while (unit.tokens < 2 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (unit.tokens, ==, 2);
+  g_assert_cmpuint (unit.unauthorized, ==, 1);
+  /* The lifetime is clamped to 10 s and refreshed at half: about 4
+   * polls per token, never one per poll. */
+  g_assert_cmpuint (unit.polls, >=, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -654,6 +685,7 @@ main (int argc, char **argv)
   ADD ("/trackman/ssdp/discover", test_ssdp);
   ADD ("/trackman/ssdp/timeout", test_ssdp_timeout);
   ADD ("/trackman/rest/oauth", test_rest_oauth);
+  ADD ("/trackman/rest/token-refresh", test_rest_token_refresh);
 #undef ADD
   g_test_add_func ("/trackman/ssdp/parse", test_ssdp_parse);
   return g_test_run ();

@@ -75,12 +75,15 @@ static const struct {
   { "LowPointSide",     FC_FIELD_LOW_POINT_SIDE,     KIND_MEASUREMENT },
 };
 
+typedef struct _Sim Sim;
+
 typedef struct {
+  Sim                     *sim;
   SoupWebsocketConnection *ws;
   gboolean                 subscribed;
 } Peer;
 
-typedef struct {
+struct _Sim {
   LmsimShotOptions  shot_options;
   LmsimShotSource  *source;
   int               port;
@@ -109,7 +112,7 @@ typedef struct {
   guint             pings;
   guint             pongs;
   guint             ssdp_answers;
-} Sim;
+};
 
 static void
 peer_free (Peer *peer)
@@ -279,8 +282,6 @@ on_ping_timer (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static Sim *peer_sim;  /* the one Sim of this process, for the peer callbacks */
-
 static void
 on_ws_message (SoupWebsocketConnection *ws,
                gint                     type,
@@ -288,7 +289,7 @@ on_ws_message (SoupWebsocketConnection *ws,
                gpointer                 user_data)
 {
   Peer *peer = user_data;
-  Sim *sim = peer_sim;
+  Sim *sim = peer->sim;
   g_autoptr(JsonParser) parser = json_parser_new ();
   gsize len;
   const char *data = g_bytes_get_data (message, &len);
@@ -313,7 +314,9 @@ static void
 on_ws_closed (SoupWebsocketConnection *ws,
               gpointer                 user_data)
 {
-  g_ptr_array_remove (peer_sim->peers, user_data);
+  Peer *peer = user_data;
+
+  g_ptr_array_remove (peer->sim->peers, peer);
 }
 
 static void
@@ -326,6 +329,7 @@ on_websocket (SoupServer              *server,
   Sim *sim = user_data;
   Peer *peer = g_new0 (Peer, 1);
 
+  peer->sim = sim;
   peer->ws = g_object_ref (connection);
   g_signal_connect (connection, "message", G_CALLBACK (on_ws_message), peer);
   g_signal_connect (connection, "closed", G_CALLBACK (on_ws_closed), peer);
@@ -533,7 +537,6 @@ lmsim_trackman_main (int    argc,
     goto out;
 
   sim.peers = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_free);
-  peer_sim = &sim;
   sim.server = soup_server_new ("server-header", "fitclip-lmsim-trackman ", NULL);
   soup_server_add_handler (sim.server, "/description.xml", on_description, &sim, NULL);
   soup_server_add_handler (sim.server, "/api", on_api, &sim, NULL);
@@ -569,6 +572,9 @@ lmsim_trackman_main (int    argc,
   g_print ("connections=%u subscribes=%u shots=%u pings=%u pongs=%u ssdp=%u\n",
            sim.connections, sim.subscribes, sim.produced, sim.pings, sim.pongs,
            sim.ssdp_answers);
+  /* As in the other modes: 0 only when every shot asked for went out. */
+  if (sim.shot_options.count > 0 && sim.produced < (guint) sim.shot_options.count)
+    status = LMSIM_EXIT_FAILED;
 
 out:
   g_clear_pointer (&sim.peers, g_ptr_array_unref);
