@@ -10,9 +10,11 @@
 #endif
 
 #include "fc-drop-folder.h"
+#include "fc-e6-server.h"
 #include "fc-hub.h"
 #include "fc-lastshot-watcher.h"
 #include "fc-open-connect-server.h"
+#include "fc-trackman-client.h"
 #include "fc-store.h"
 
 /*
@@ -30,6 +32,11 @@
  *   [open-connect]
  *   listen=0.0.0.0:921;0.0.0.0:922
  *   allow=192.168.10.0/24
+ *   [garmin-e6]
+ *   listen=0.0.0.0:2483
+ *   [trackman]
+ *   connect=discover            (or ws://HOST/ws, or http://HOST/description.xml)
+ *   oauth=TOKEN_URL CLIENT_ID CLIENT_SECRET   (only for REST gateways that want it)
  *   [files]
  *   lastshot=C:\\Users\\Bay\\Documents\\Foresight\\LastShot.CSV
  *   drop-folder=C:\\FitClip\\Drop
@@ -40,6 +47,9 @@ typedef struct {
   char    *bay;
   char   **open_connect;
   char   **allow;
+  char   **e6;
+  char   **trackman;
+  char    *trackman_oauth;
   char   **lastshot;
   char    *drop_folder;
   char    *config;
@@ -103,6 +113,12 @@ load_config (Options  *opt,
     opt->open_connect = g_key_file_get_string_list (kf, "open-connect", "listen", NULL, NULL);
   if (opt->allow == NULL)
     opt->allow = g_key_file_get_string_list (kf, "open-connect", "allow", NULL, NULL);
+  if (opt->e6 == NULL)
+    opt->e6 = g_key_file_get_string_list (kf, "garmin-e6", "listen", NULL, NULL);
+  if (opt->trackman == NULL)
+    opt->trackman = g_key_file_get_string_list (kf, "trackman", "connect", NULL, NULL);
+  if (opt->trackman_oauth == NULL)
+    opt->trackman_oauth = g_key_file_get_string (kf, "trackman", "oauth", NULL);
   if (opt->lastshot == NULL)
     opt->lastshot = g_key_file_get_string_list (kf, "files", "lastshot", NULL, NULL);
   if (opt->drop_folder == NULL)
@@ -137,6 +153,10 @@ main (int argc, char **argv)
     { "open-connect", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt.open_connect,
       "Listen for GSPro Open Connect clients (default port 921; 922 next to GSPro)", "ADDR:PORT" },
     { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt.allow, "Accept launch monitors only from these addresses", "ADDR[/PREFIX]" },
+    { "e6", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt.e6,
+      "Listen for the Garmin Golf app (R10/R50, E6 Connect mode; default port 2483)", "ADDR:PORT" },
+    { "trackman", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt.trackman,
+      "Connect to a TrackMan 4 (“discover”, a ws:// URL or a description.xml URL)", "discover|URL" },
     { "lastshot", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.lastshot,
       "Follow Foresight FSX 2020's LastShot.CSV", "PATH" },
     { "drop-folder", 0, 0, G_OPTION_ARG_FILENAME, &opt.drop_folder,
@@ -221,6 +241,37 @@ main (int argc, char **argv)
         goto fail;
       g_print ("  open connect  listening on port %u\n", fc_open_connect_server_get_port (server));
     }
+  for (guint i = 0; opt.e6 && opt.e6[i]; i++)
+    {
+      FcE6Server *server = fc_e6_server_new (hub);
+
+      g_ptr_array_add (feeds, server);
+      if (!fc_e6_server_set_allowlist (server, (const char * const *) opt.allow, &error) ||
+          !fc_e6_server_listen (server, opt.e6[i], &error))
+        goto fail;
+      g_print ("  garmin e6     listening on port %u\n", fc_e6_server_get_port (server));
+    }
+  for (guint i = 0; opt.trackman && opt.trackman[i]; i++)
+    {
+      FcTrackmanClient *client = fc_trackman_client_new (hub);
+
+      g_ptr_array_add (feeds, client);
+      if (opt.trackman_oauth)
+        {
+          g_auto(GStrv) parts = g_strsplit (opt.trackman_oauth, " ", 3);
+
+          if (g_strv_length (parts) != 3)
+            {
+              g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                   "[trackman] oauth must be “TOKEN_URL CLIENT_ID CLIENT_SECRET”");
+              goto fail;
+            }
+          fc_trackman_client_set_oauth (client, parts[0], parts[1], parts[2]);
+        }
+      if (!fc_trackman_client_start (client, opt.trackman[i], &error))
+        goto fail;
+      g_print ("  trackman      %s\n", opt.trackman[i]);
+    }
   for (guint i = 0; opt.lastshot && opt.lastshot[i]; i++)
     {
       FcLastShotWatcher *watcher = fc_lastshot_watcher_new (hub, opt.lastshot[i]);
@@ -239,8 +290,8 @@ main (int argc, char **argv)
                opt.drop_folder);
     }
   if (servers->len == 0 && feeds->len == 0 && drop == NULL)
-    g_print ("  no launch monitor configured (use --open-connect 0.0.0.0:921, --lastshot, "
-             "--drop-folder, the config file, or --demo)\n");
+    g_print ("  no launch monitor configured (use --open-connect 0.0.0.0:921, --e6 0.0.0.0:2483, "
+             "--trackman discover, --lastshot, --drop-folder, the config file, or --demo)\n");
 
   if (opt.demo)
     {
@@ -283,6 +334,9 @@ out:
   g_free (opt.bay);
   g_strfreev (opt.open_connect);
   g_strfreev (opt.allow);
+  g_strfreev (opt.e6);
+  g_strfreev (opt.trackman);
+  g_free (opt.trackman_oauth);
   g_strfreev (opt.lastshot);
   g_free (opt.drop_folder);
   g_free (opt.config);
