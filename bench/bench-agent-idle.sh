@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 dir=$(mktemp -d)
 ./_build/src/agent/fitclip-agent --headless --db "$dir/idle.db" \
-  --open-connect 127.0.0.1:0 --open-connect 127.0.0.1:0 --open-connect 127.0.0.1:0 \
+  --open-connect 127.0.0.1:0 --open-connect 127.0.0.1:0 --e6 127.0.0.1:0 \
   >"$dir/agent.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT

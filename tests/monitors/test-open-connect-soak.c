@@ -171,7 +171,7 @@ test_soak_three_clients (Fixture *fx, gconstpointer data)
     {
       g_autofree char *seed = g_strdup_printf ("%u", 7 + i);
       g_autofree char *device = g_strdup_printf ("Soak %u", i);
-      const char *args[] = { "--count", "2000", "--rate", "0", "--heartbeat", "1",
+      const char *args[] = { "--count", "2000", "--rate", "0", "--heartbeat", "1", "--resend-timeout", "5",
                              "--fault-split", "--fault-garbage-every", "9",
                              "--fault-disconnect-every", "250", "--fault-duplicate-every", "40",
                              "--style", i == 1 ? "indented" : "compact",
