@@ -135,6 +135,20 @@ fc_oc_framer_push (FcOcFramer   *framer,
           continue;
         }
 
+      if (framer->in_string && c < 0x20)
+        {
+          /* JSON strings cannot hold raw control bytes (a newline included):
+           * the "string" began in noise or in a message cut short, and
+           * everything after it would be read inside out. Drop the partial
+           * object and look for the next '{'. */
+          framer->garbage += framer->buf->len + (i - span + 1);
+          g_byte_array_set_size (framer->buf, 0);
+          framer->depth = 0;
+          framer->in_string = FALSE;
+          framer->escape = FALSE;
+          framer->skipping = FALSE;
+          continue;
+        }
       if (framer->in_string)
         {
           if (framer->escape)

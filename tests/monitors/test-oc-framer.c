@@ -465,6 +465,28 @@ test_truncated_then_message (Fixture       *fx,
   g_assert_cmpuint (fx->messages->len, ==, 3);
 }
 
+/* A message cut short inside a string ("{\n  \"De"), then binary junk,
+ * then the message again: the string would swallow the junk and turn the
+ * rest of the stream inside out. A control byte cannot stand in a JSON
+ * string, so the framer drops the broken start and finds the next '{'.
+ * (Seen in the soak test: bytes captured from the simulator.) */
+static void
+test_cut_inside_string (Fixture       *fx,
+                        gconstpointer  data)
+{
+  static const guint8 junk[] = { '{', '\n', ' ', ' ', '"', 'D', 'e', 0xa9, ']', 'M', 0x87, 0x1d, '[', 0xfa };
+
+  push_str (fx, indented_shot);
+  fc_oc_framer_push (fx->framer, junk, sizeof junk, fx->messages);
+  push_str (fx, indented_shot);
+  push_str (fx, compact_shot);
+  g_assert_cmpuint (fx->messages->len, ==, 3);
+  assert_message (fx, 0, indented_shot);
+  assert_message (fx, 1, indented_shot);
+  assert_message (fx, 2, compact_shot);
+  g_assert_cmpuint (fc_oc_framer_get_buffered (fx->framer), ==, 0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -487,6 +509,8 @@ main (int argc, char *argv[])
   ADD ("oversize", test_oversize, 1024);
 #undef ADD
   g_test_add_func ("/oc-framer/cap-boundary", test_cap_boundary);
+  g_test_add ("/oc-framer/cut-inside-string", Fixture, GSIZE_TO_POINTER (FC_OC_DEFAULT_MAX_MESSAGE),
+              fixture_set_up, test_cut_inside_string, fixture_tear_down);
   g_test_add ("/oc-framer/truncated-then-message", Fixture, GSIZE_TO_POINTER (FC_OC_DEFAULT_MAX_MESSAGE),
               fixture_set_up, test_truncated_then_message, fixture_tear_down);
   g_test_add ("/oc-framer/brace-in-junk", Fixture, GSIZE_TO_POINTER (FC_OC_DEFAULT_MAX_MESSAGE),
