@@ -5,6 +5,7 @@
 
 #include "fc-error.h"
 #include "fc-listen-address.h"
+#include "fc-peer-gate.h"
 #include "fc-oc-framer.h"
 #include "fc-oc-message.h"
 
@@ -24,10 +25,9 @@ struct _FcOpenConnectServer {
   GSocketService      *service;
   char                *listen_id;     /* monitor id of the listener */
   guint16              port;
-  GPtrArray           *allowlist;     /* of GInetAddressMask* */
+  FcPeerGate          *gate;          /* allowlist, connection counts */
   FcOpenConnectLimits  limits;
   GList               *connections;   /* of Conn* */
-  GHashTable          *per_peer;      /* peer ip -> count of connections */
   char                *handed;
   char                *club_code;
 };
@@ -56,8 +56,7 @@ typedef struct {
   gboolean             reading;
   gboolean             closed;
   gboolean             close_when_flushed;  /* after a 413: answer, then cut off */
-  double               tokens;      /* message rate limit (token bucket) */
-  gint64               tokens_at;
+  FcTokenBucket        budget;      /* message rate limit */
   guint8               buffer[READ_CHUNK];
 } Conn;
 
@@ -93,13 +92,6 @@ conn_unref (Conn *conn)
   g_free (conn);
 }
 
-static guint
-peer_count (FcOpenConnectServer *self,
-            const char          *ip)
-{
-  return GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, ip));
-}
-
 /* Closes the connection; the monitor is flagged as disconnected when it
  * was the peer's last one. Safe to call more than once. */
 static void
@@ -118,16 +110,9 @@ conn_close (Conn       *conn,
 
   if (self)
     {
-      guint n = peer_count (self, conn->peer_ip);
-
-      if (n <= 1)
-        {
-          g_hash_table_remove (self->per_peer, conn->peer_ip);
-          fc_hub_monitor_update (self->hub, conn->monitor_id, "open-connect", conn->peer,
-                                 FC_MONITOR_DISCONNECTED);
-        }
-      else
-        g_hash_table_insert (self->per_peer, g_strdup (conn->peer_ip), GUINT_TO_POINTER (n - 1));
+      if (fc_peer_gate_release (self->gate, conn->peer_ip) == 0)
+        fc_hub_monitor_update (self->hub, conn->monitor_id, "open-connect", conn->peer,
+                               FC_MONITOR_DISCONNECTED);
       self->connections = g_list_remove (self->connections, conn);
       conn->server = NULL;
       conn_unref (conn);   /* the list's reference */
@@ -237,17 +222,7 @@ on_shot_committed (GObject      *source,
 static gboolean
 take_token (Conn *conn)
 {
-  FcOpenConnectServer *self = conn->server;
-  gint64 now = g_get_monotonic_time ();
-  double rate = self->limits.max_messages_per_second;
-
-  /* A burst of two seconds' worth is allowed; sustained floods are not. */
-  conn->tokens = MIN (2 * rate, conn->tokens + rate * (now - conn->tokens_at) / G_USEC_PER_SEC);
-  conn->tokens_at = now;
-  if (conn->tokens < 1)
-    return FALSE;
-  conn->tokens -= 1;
-  return TRUE;
+  return fc_token_bucket_take (&conn->budget, conn->server->limits.max_messages_per_second);
 }
 
 static void
@@ -394,18 +369,6 @@ conn_read (Conn *conn)
 /* ---- accepting ------------------------------------------------------------- */
 
 static gboolean
-peer_allowed (FcOpenConnectServer *self,
-              GInetAddress        *address)
-{
-  if (self->allowlist->len == 0)
-    return TRUE;
-  for (guint i = 0; i < self->allowlist->len; i++)
-    if (g_inet_address_mask_matches (g_ptr_array_index (self->allowlist, i), address))
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
 on_incoming (GSocketService    *service,
              GSocketConnection *connection,
              GObject           *source_object,
@@ -415,25 +378,19 @@ on_incoming (GSocketService    *service,
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
   GInetAddress *address;
   g_autofree char *ip = NULL;
+  const char *refused;
   Conn *conn;
-  guint n;
 
   if (!G_IS_INET_SOCKET_ADDRESS (remote))
     return FALSE;
   address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
   ip = g_inet_address_to_string (address);
 
-  if (!peer_allowed (self, address))
+  refused = fc_peer_gate_admit (self->gate, address, ip, self->limits.max_connections_per_peer,
+                                self->limits.max_connections);
+  if (refused)
     {
-      g_message ("Refused Open Connect client %s: not on the allowlist", ip);
-      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-      return TRUE;
-    }
-  n = peer_count (self, ip);
-  if (n >= self->limits.max_connections_per_peer ||
-      g_list_length (self->connections) >= self->limits.max_connections)
-    {
-      g_message ("Refused Open Connect client %s: too many connections", ip);
+      g_message ("Refused Open Connect client %s: %s", ip, refused);
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
       return TRUE;
     }
@@ -451,11 +408,9 @@ on_incoming (GSocketService    *service,
   conn->peer = g_strdup_printf ("%s:%u", conn->peer_ip,
                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote)));
   conn->monitor_id = g_strdup_printf ("open-connect %s", conn->peer_ip);
-  conn->tokens = 2.0 * self->limits.max_messages_per_second;
-  conn->tokens_at = g_get_monotonic_time ();
+  fc_token_bucket_init (&conn->budget, self->limits.max_messages_per_second);
   g_queue_init (&conn->replies);
   self->connections = g_list_prepend (self->connections, conn);
-  g_hash_table_insert (self->per_peer, g_strdup (conn->peer_ip), GUINT_TO_POINTER (n + 1));
 
   g_message ("Open Connect client connected from %s", conn->peer);
   fc_hub_monitor_update (self->hub, conn->monitor_id, "open-connect", conn->peer, FC_MONITOR_CONNECTED);
@@ -506,8 +461,7 @@ fc_open_connect_server_finalize (GObject *object)
 {
   FcOpenConnectServer *self = FC_OPEN_CONNECT_SERVER (object);
 
-  g_ptr_array_unref (self->allowlist);
-  g_hash_table_unref (self->per_peer);
+  fc_peer_gate_free (self->gate);
   g_free (self->handed);
   g_free (self->club_code);
 
@@ -526,8 +480,7 @@ fc_open_connect_server_class_init (FcOpenConnectServerClass *klass)
 static void
 fc_open_connect_server_init (FcOpenConnectServer *self)
 {
-  self->allowlist = g_ptr_array_new_with_free_func (g_object_unref);
-  self->per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->gate = fc_peer_gate_new ();
   self->limits = (FcOpenConnectLimits) {
     .max_connections = 64,
     .max_connections_per_peer = 8,
@@ -557,25 +510,9 @@ fc_open_connect_server_set_allowlist (FcOpenConnectServer  *self,
                                       const char * const   *masks,
                                       GError              **error)
 {
-  g_autoptr(GPtrArray) parsed = g_ptr_array_new_with_free_func (g_object_unref);
-
   g_return_val_if_fail (FC_IS_OPEN_CONNECT_SERVER (self), FALSE);
 
-  for (guint i = 0; masks && masks[i]; i++)
-    {
-      GInetAddressMask *mask = g_inet_address_mask_new_from_string (masks[i], NULL);
-
-      if (mask == NULL)
-        {
-          g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT,
-                       "“%s” is not an address or address/prefix (e.g. 192.168.1.0/24)", masks[i]);
-          return FALSE;
-        }
-      g_ptr_array_add (parsed, mask);
-    }
-  g_ptr_array_set_size (self->allowlist, 0);
-  g_ptr_array_extend_and_steal (self->allowlist, g_steal_pointer (&parsed));
-  return TRUE;
+  return fc_peer_gate_set_allowlist (self->gate, masks, error);
 }
 
 void
