@@ -26,6 +26,12 @@ typedef enum {
   FC_ERROR_CORRUPT,         /* the database file is damaged */
   FC_ERROR_SCHEMA_TOO_NEW,  /* written by a newer FitClip Agent */
   FC_ERROR_CONFLICT,        /* the change contradicts the stored state */
+  FC_ERROR_SECRETS_UNAVAILABLE, /* no OS keyring, or it is locked */
+  FC_ERROR_PII_LOCKED,      /* customer data is encrypted and its key is not available */
+  FC_ERROR_NETWORK,         /* the cloud cannot be reached (offline, DNS, TLS, cut) */
+  FC_ERROR_UNAUTHORIZED,    /* the device's pairing expired or was revoked: pair again */
+  FC_ERROR_REJECTED,        /* the cloud refused the request (4xx): parked until retried */
+  FC_ERROR_SERVER,          /* the cloud failed (5xx, malformed answer): retried later */
 } FcError;
 
 GQuark fc_error_quark (void);
