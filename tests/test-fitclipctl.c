@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * fitclipctl as a script sees it: exit codes 0 / 1 (bad input) / 2
- * (usage), messages that name the problem, JSON that parses.
+ * (usage), messages that name the problem, JSON that parses. It keeps
+ * customers' details in a private gnome-keyring started here, or runs
+ * on without one.
  */
 #include <json-glib/json-glib.h>
 #include <string.h>
+
+#include "keyring-session.h"
 
 typedef struct {
   int   status;
@@ -14,6 +18,11 @@ typedef struct {
 
 static char *tmpdir;
 static char *db;
+/* The session bus fitclipctl is run with: one with an unlocked keyring,
+ * or one with no keyring at all. */
+static const char *bus_address;
+static KeyringSession *keyring;
+static KeyringSession *no_keyring;
 
 static void
 run_clear (Run *r)
@@ -36,6 +45,7 @@ run (Run *r, const char *const *args, const char *env_db)
   for (guint i = 0; args[i]; i++)
     g_ptr_array_add (argv, (char *) args[i]);
   g_ptr_array_add (argv, NULL);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", bus_address, TRUE);
   if (env_db)
     g_subprocess_launcher_setenv (launcher, "FITCLIP_DB", env_db, TRUE);
   else
@@ -176,12 +186,22 @@ test_workflow (void)
   g_assert_cmpint (sh.status, ==, 0);
   g_assert_nonnull (strstr (sh.out, "Pat Golfer"));
   g_assert_nonnull (strstr (sh.out, "530 (0 excluded)"));
+  /* With a keyring nothing warns. */
+  g_assert_null (strstr (sh.err, "warning"));
 
   RUN (&doc, "--db", db, "doctor", "--json");
   g_assert_cmpint (doc.status, ==, 0);
   j = parse (doc.out);
   g_assert_true (json_object_get_boolean_member (json_node_get_object (j), "ok"));
   g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (json_node_get_object (j), "counts"), "shots"), ==, 530);
+  {
+    JsonObject *pii = json_object_get_object_member (json_node_get_object (j), "customer_data");
+
+    g_assert_true (json_object_get_boolean_member (pii, "encrypted"));
+    g_assert_true (json_object_get_boolean_member (pii, "key_available"));
+    g_assert_cmpint (json_object_get_int_member (pii, "readable"), ==, 1);
+    g_assert_cmpuint (strlen (json_object_get_string_member (pii, "key_id")), ==, 16);
+  }
   g_clear_pointer (&j, json_node_unref);
 
   /* export → import elsewhere → export: identical. */
@@ -199,18 +219,125 @@ test_workflow (void)
   g_assert_true (g_str_has_prefix (csv.out, "shot_id,fitting_id,"));
 }
 
+static gboolean
+file_has (const char *path, const char *needle)
+{
+  g_autofree char *bytes = NULL;
+  gsize len = 0, n = strlen (needle);
+
+  if (!g_file_get_contents (path, &bytes, &len, NULL))
+    return FALSE;
+  for (gsize i = 0; n <= len && i <= len - n; i++)
+    if (memcmp (bytes + i, needle, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The keyring goes away (a locked or missing keyring on the bay PC):
+ * one warning per command, customers locked, everything else working. */
+static void
+test_without_keyring (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "locked.db", NULL);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *fitting = NULL, *csv_path = fixture ("garmin-r10-drivingrange.csv");
+  g_auto(Run) nf = { 0 }, base = { 0 }, nf2 = { 0 }, fl = { 0 }, sh = { 0 }, imp = { 0 };
+  g_auto(Run) exj = { 0 }, exc = { 0 }, doc = { 0 }, back = { 0 };
+  g_autoptr(JsonNode) j = NULL;
+  const char *warning = "fitclipctl: warning: customer details are locked: ";
+
+  bus_address = keyring_session_address (keyring);
+  RUN (&nf, "--db", path, "new-fitting", "--type", "irons", "--customer", "Robin Locksley",
+       "--email", "robin.canary@example.org", "--phone", "+44 20 7946 0999");
+  g_assert_cmpint (nf.status, ==, 0);
+  fitting = g_strstrip (g_strdup (nf.out));
+  RUN (&base, "--db", path, "add-config", fitting, "--role", "baseline", "--label", "Own");
+  g_assert_cmpint (base.status, ==, 0);
+  /* What fitclipctl stored is ciphertext only. */
+  g_assert_true (file_has (path, "Own") || file_has (wal, "Own"));
+  g_assert_false (file_has (path, "Robin Locksley") || file_has (wal, "Robin Locksley"));
+  g_assert_false (file_has (path, "robin.canary") || file_has (wal, "robin.canary"));
+  g_assert_false (file_has (path, "7946 0999") || file_has (wal, "7946 0999"));
+
+  bus_address = keyring_session_address (no_keyring);
+
+  /* New customers are refused, with the reason, and exactly one warning. */
+  RUN (&nf2, "--db", path, "new-fitting", "--type", "driver", "--customer", "Marian");
+  g_assert_cmpint (nf2.status, ==, 1);
+  g_assert_true (g_str_has_prefix (nf2.err, warning));
+  g_assert_null (strstr (nf2.err + strlen (warning), warning));
+  g_assert_nonnull (strstr (nf2.err, "Customer details are locked because the keyring is not available: "
+                                     "No keyring is running"));
+
+  /* Listing, showing, importing shots and CSV export work. */
+  RUN (&fl, "--db", path, "fittings", "--json");
+  g_assert_cmpint (fl.status, ==, 0);
+  g_assert_true (g_str_has_prefix (fl.err, warning));
+  j = parse (fl.out);
+  {
+    JsonObject *first = json_array_get_object_element (json_node_get_array (j), 0);
+    g_assert_true (json_object_get_boolean_member (first, "customer_locked"));
+    g_assert_true (json_object_get_null_member (first, "customer_name"));
+  }
+  g_clear_pointer (&j, json_node_unref);
+  RUN (&sh, "--db", path, "show", fitting);
+  g_assert_cmpint (sh.status, ==, 0);
+  g_assert_nonnull (strstr (sh.out, "details locked"));
+  g_assert_null (strstr (sh.out, "Robin"));
+  RUN (&imp, "--db", path, "import", csv_path, "--fitting", fitting);
+  g_assert_cmpint (imp.status, ==, 0);
+  g_assert_nonnull (strstr (imp.out, "Imported 30 shots"));
+  RUN (&exc, "--db", path, "export", fitting, "-f", "csv");
+  g_assert_cmpint (exc.status, ==, 0);
+
+  /* A JSON backup without the customer's details is refused. */
+  RUN (&exj, "--db", path, "export", fitting, "-f", "json");
+  g_assert_cmpint (exj.status, ==, 1);
+  g_assert_nonnull (strstr (exj.err, "locked"));
+
+  /* doctor says what is wrong, and it is not a damaged database. */
+  RUN (&doc, "--db", path, "doctor", "--json");
+  g_assert_cmpint (doc.status, ==, 0);
+  j = parse (doc.out);
+  {
+    JsonObject *pii = json_object_get_object_member (json_node_get_object (j), "customer_data");
+
+    g_assert_false (json_object_get_boolean_member (pii, "key_available"));
+    g_assert_nonnull (strstr (json_object_get_string_member (pii, "locked_reason"), "No keyring is running"));
+    g_assert_cmpint (json_object_get_int_member (pii, "customers"), ==, 1);
+  }
+  g_clear_pointer (&j, json_node_unref);
+
+  /* The keyring is back: nothing was lost. */
+  bus_address = keyring_session_address (keyring);
+  RUN (&back, "--db", path, "show", fitting);
+  g_assert_cmpint (back.status, ==, 0);
+  g_assert_nonnull (strstr (back.out, "Robin Locksley"));
+  g_assert_nonnull (strstr (back.out, "30 (0 excluded)"));
+}
+
 int
 main (int argc, char *argv[])
 {
   int status;
 
+  g_autoptr(GError) error = NULL;
+
   g_test_init (&argc, &argv, NULL);
   tmpdir = g_dir_make_tmp ("fitclipctl-XXXXXX", NULL);
   db = g_build_filename (tmpdir, "ctl.db", NULL);
+  keyring = keyring_session_start (KEYRING_UNLOCKED, &error);
+  g_assert_no_error (error);
+  no_keyring = keyring_session_start (KEYRING_ABSENT, &error);
+  g_assert_no_error (error);
+  bus_address = keyring_session_address (keyring);
   g_test_add_func ("/fitclipctl/usage-errors", test_usage_errors);
   g_test_add_func ("/fitclipctl/bad-input", test_bad_input);
   g_test_add_func ("/fitclipctl/workflow", test_workflow);
+  g_test_add_func ("/fitclipctl/without-keyring", test_without_keyring);
   status = g_test_run ();
+  keyring_session_stop (no_keyring);
+  keyring_session_stop (keyring);
   g_free (db);
   g_free (tmpdir);
   return status;

@@ -8,6 +8,7 @@ PACKAGES="
   build-essential pkg-config meson ninja-build python3
   libglib2.0-dev libjson-glib-dev libsqlite3-dev libsoup-3.0-dev
   libssl-dev
+  libsecret-1-dev gnome-keyring dbus libsecret-tools
   gettext desktop-file-utils appstream
 "
 

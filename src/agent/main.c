@@ -14,6 +14,8 @@
 #include "fc-hub.h"
 #include "fc-lastshot-watcher.h"
 #include "fc-open-connect-server.h"
+#include "fc-pii-unlock.h"
+#include "fc-secret-store.h"
 #include "fc-trackman-client.h"
 #include "fc-store.h"
 
@@ -86,6 +88,23 @@ on_shot_stored (FcHub      *hub,
                 gpointer    user_data)
 {
   g_print ("shot     %-40s %s%s\n", monitor_id, shot_id, duplicate ? " (duplicate, not stored again)" : "");
+}
+
+/* Customers' details stay locked when the keyring cannot give their key;
+ * shots flow either way, so this only reports. */
+static void
+on_customers_unlocked (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (fc_pii_unlock_store_finish (FC_STORE (source), result, &error))
+    g_print ("  customers     details encrypted, key from the keyring\n");
+  else
+    g_printerr ("fitclip-agent: warning: customer details are locked: %s\n", error->message);
+  *done = TRUE;
 }
 
 /* Values from the config file fill in what the command line left unset. */
@@ -178,6 +197,8 @@ main (int argc, char **argv)
   g_autoptr(FcDropFolder) drop = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GSubprocess) simulator = NULL;
+  g_autoptr(FcSecretStore) secrets = NULL;
+  gboolean customers_unlocked = FALSE;
   FcStoreCounts counts;
   int status = 0;
 
@@ -215,6 +236,10 @@ main (int argc, char **argv)
   practice = fc_store_ensure_practice_session (store, opt.bay, &error);
   if (practice == NULL || !fc_store_get_counts (store, &counts, &error))
     goto fail;
+  /* The keyring may wait for the user to unlock it: never in the way of
+   * the listeners below. */
+  secrets = fc_secret_store_new_default ();
+  fc_pii_unlock_store_async (store, secrets, NULL, on_customers_unlocked, &customers_unlocked);
 
   g_print ("FitClip Agent %s\n", PACKAGE_VERSION);
   g_print ("  database      %s (schema %d)\n", fc_store_get_path (store), fc_store_get_schema_version (store));
@@ -223,7 +248,15 @@ main (int argc, char **argv)
            "%" G_GINT64_FORMAT " changes waiting to sync\n",
            counts.shots, counts.fittings, counts.outbox_pending);
   if (opt.once)
-    goto out;
+    {
+      /* Report the keyring's answer too, but do not hang on a prompt. */
+      gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+      while (!customers_unlocked && g_get_monotonic_time () < deadline)
+        if (!g_main_context_iteration (NULL, FALSE))
+          g_usleep (10 * 1000);
+      goto out;
+    }
 
   hub = fc_hub_new (opt.db_path, NULL, opt.bay, &error);
   if (hub == NULL)

@@ -11,7 +11,9 @@
 #include "fc-error.h"
 #include "fc-fitting-document.h"
 #include "fc-json-writer.h"
+#include "fc-pii-unlock.h"
 #include "fc-record-json.h"
+#include "fc-secret-store.h"
 #include "fc-stats-json.h"
 #include "fc-store.h"
 
@@ -103,6 +105,30 @@ open_store (int *status)
 
   if (store == NULL)
     *status = report_error (error);
+  return store;
+}
+
+/* Commands that show or change customers first get the key to their
+ * details from the keyring (making one for a new database). A keyring
+ * that cannot give it is one warning, not a failure: everything but
+ * customers' names, e-mails, phones and notes works without it. */
+static void
+unlock_customers (FcStore *store)
+{
+  g_autoptr(FcSecretStore) secrets = fc_secret_store_new_default ();
+  g_autoptr(GError) error = NULL;
+
+  if (!fc_pii_unlock_store (store, secrets, NULL, &error))
+    g_printerr ("fitclipctl: warning: customer details are locked: %s\n", error->message);
+}
+
+static FcStore *
+open_store_with_customers (int *status)
+{
+  FcStore *store = open_store (status);
+
+  if (store != NULL)
+    unlock_customers (store);
   return store;
 }
 
@@ -221,6 +247,8 @@ cmd_import (int argc, char **argv)
   store = open_store (&status);
   if (store == NULL)
     return status;
+  if (batch->document && batch->document->customer)
+    unlock_customers (store);
   if (fitting_arg && (fitting_id = resolve_fitting (store, fitting_arg, &status)) == NULL)
     return status;
   if (!fc_store_import (store, batch, fitting_id, config_id, bay, &summary, &error))
@@ -297,9 +325,20 @@ cmd_export (int argc, char **argv)
   if (!begin_fitting_command (context, entries, "export", check_export_format, &argc, &argv,
                               &store, &id, &status))
     return status;
+  if (strcmp (export_format, "json") == 0)
+    unlock_customers (store);
   doc = fc_store_load_document (store, id, &error);
   if (doc == NULL)
     return report_error (error);
+  /* A JSON export is a backup that import restores: without the
+   * customer's details it would restore a customer without a name. */
+  if (strcmp (export_format, "json") == 0 && doc->customer && doc->customer->pii_locked)
+    {
+      g_printerr ("fitclipctl: cannot export fitting %s as JSON while its customer's details are "
+                  "locked (unlock the keyring and try again, or use --format csv for the shots "
+                  "alone)\n", id);
+      return EXIT_BAD_INPUT;
+    }
   text = strcmp (export_format, "csv") == 0 ? fc_fitting_document_to_csv (doc, &len)
                                      : fc_fitting_document_to_json (doc, &len);
   if (output)
@@ -346,7 +385,7 @@ cmd_fittings (int argc, char **argv)
     return status;
   if (argc != 1)
     return usage_error (context, "fittings takes no arguments");
-  store = open_store (&status);
+  store = open_store_with_customers (&status);
   if (store == NULL)
     return status;
   fittings = fc_store_list_fittings (store, &error);
@@ -378,6 +417,8 @@ cmd_fittings (int argc, char **argv)
           fc_json_write_fitting (w, f);
           fc_json_writer_key (w, "customer_name");
           fc_json_writer_string (w, customer ? customer->name : NULL);
+          fc_json_writer_key (w, "customer_locked");
+          fc_json_writer_boolean (w, customer && customer->pii_locked);
           fc_json_writer_key (w, "shots");
           fc_json_writer_int (w, n_shots);
           fc_json_writer_end_object (w);
@@ -388,7 +429,8 @@ cmd_fittings (int argc, char **argv)
           g_print ("%-36s  %-9s  %-10s  %-16s  %-20s  %6" G_GINT64_FORMAT "\n", f->id,
                    fc_fitting_type_to_string (f->type),
                    fc_fitting_status_to_string (f->status), started,
-                   customer ? customer->name : (f->type == FC_FITTING_PRACTICE ? f->bay : "—"),
+                   customer ? (customer->pii_locked ? "(locked)" : customer->name)
+                            : (f->type == FC_FITTING_PRACTICE ? f->bay : "—"),
                    n_shots);
         }
     }
@@ -413,6 +455,7 @@ cmd_show (int argc, char **argv)
 
   if (!begin_fitting_command (context, NULL, "show", NULL, &argc, &argv, &store, &id, &status))
     return status;
+  unlock_customers (store);
   doc = fc_store_load_document (store, id, &error);
   if (doc == NULL)
     return report_error (error);
@@ -446,8 +489,9 @@ cmd_show (int argc, char **argv)
           g_string_append_printf (details, "%shandicap %.1f", details->len ? ", " : "", c->handicap);
         if (c->email)
           g_string_append_printf (details, "%s%s", details->len ? ", " : "", c->email);
-        g_print ("Customer  %s%s%s%s\n", c->name, details->len ? " (" : "", details->str,
-                 details->len ? ")" : "");
+        g_print ("Customer  %s%s%s%s\n",
+                 c->pii_locked ? "(details locked: the keyring is not available)" : c->name,
+                 details->len ? " (" : "", details->str, details->len ? ")" : "");
       }
     g_print ("Shots     %u (%u excluded)\n\nClubs\n", doc->shots->len, count_excluded (doc->shots));
   }
@@ -615,7 +659,11 @@ cmd_doctor (int argc, char **argv)
   g_autoptr(FcStore) store = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *report = NULL;
+  g_autoptr(FcSecretStore) secrets = fc_secret_store_new_default ();
+  g_autoptr(GError) key_error = NULL;
+  g_autofree char *key_id = NULL;
   FcStoreCounts counts;
+  FcPiiStatus pii = { 0 };
   gboolean healthy;
   int status = 0;
 
@@ -626,10 +674,19 @@ cmd_doctor (int argc, char **argv)
   store = open_store (&status);
   if (store == NULL)
     return status;
-  if (!fc_store_check_integrity (store, &report, &error) ||
-      !fc_store_get_counts (store, &counts, &error))
+  /* A check changes nothing: no key is made for a database without one.
+   * A keyring problem is reported below rather than warned about. */
+  if (!fc_store_get_pii_key_id (store, &key_id, &error))
     return report_error (error);
-  healthy = g_strcmp0 (report, "ok") == 0;
+  if (key_id != NULL)
+    fc_pii_unlock_store (store, secrets, NULL, &key_error);
+  if (!fc_store_check_integrity (store, &report, &error) ||
+      !fc_store_get_counts (store, &counts, &error) ||
+      !fc_store_get_pii_status (store, &pii, &error))
+    return report_error (error);
+  /* Customers that do not decrypt with the right key were damaged or
+   * tampered with. */
+  healthy = g_strcmp0 (report, "ok") == 0 && pii.unreadable == 0;
 
   if (globals.json)
     {
@@ -650,6 +707,28 @@ cmd_doctor (int argc, char **argv)
       COUNT (shots); COUNT (excluded_shots); COUNT (imports); COUNT (outbox_pending);
 #undef COUNT
       fc_json_writer_end_object (w);
+      fc_json_writer_key (w, "customer_data");
+      fc_json_writer_begin_object (w);
+      /* The schema has no column that could hold them in clear. */
+      fc_json_writer_key (w, "encrypted");
+      fc_json_writer_boolean (w, TRUE);
+      fc_json_writer_key (w, "cipher");
+      fc_json_writer_string (w, "AES-256-GCM");
+      fc_json_writer_key (w, "key_id");
+      fc_json_writer_string (w, pii.key_id);
+      fc_json_writer_key (w, "key_available");
+      fc_json_writer_boolean (w, pii.unlocked);
+      fc_json_writer_key (w, "locked_reason");
+      fc_json_writer_string (w, pii.unlocked || key_error == NULL ? NULL : key_error->message);
+      fc_json_writer_key (w, "keyring");
+      fc_json_writer_string (w, fc_secret_store_get_backend_name (secrets));
+      fc_json_writer_key (w, "customers");
+      fc_json_writer_int (w, pii.customers);
+      fc_json_writer_key (w, "readable");
+      fc_json_writer_int (w, pii.readable);
+      fc_json_writer_key (w, "unreadable");
+      fc_json_writer_int (w, pii.unreadable);
+      fc_json_writer_end_object (w);
       fc_json_writer_end_object (w);
       print_json (w);
     }
@@ -667,7 +746,23 @@ cmd_doctor (int argc, char **argv)
                counts.shots, counts.excluded_shots);
       g_print ("Imports         %" G_GINT64_FORMAT "\n", counts.imports);
       g_print ("Waiting to sync %" G_GINT64_FORMAT "\n", counts.outbox_pending);
+      g_print ("Customer data   encrypted at rest (AES-256-GCM)");
+      if (pii.key_id)
+        g_print (", key %s", pii.key_id);
+      if (pii.unlocked)
+        g_print (" in the keyring; %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " customers readable\n",
+                 pii.readable, pii.customers);
+      else if (pii.key_id == NULL)
+        g_print ("; no key yet (made with the first customer)\n");
+      else
+        g_print ("; key NOT available, customer details locked: %s\n",
+                 key_error ? key_error->message : "unknown reason");
+      if (pii.unreadable)
+        g_print ("                %" G_GINT64_FORMAT " customer%s cannot be decrypted: damaged, or "
+                 "changed outside FitClip\n", pii.unreadable, pii.unreadable == 1 ? "" : "s");
+      g_print ("Keyring         %s\n", fc_secret_store_get_backend_name (secrets));
     }
+  fc_pii_status_clear (&pii);
   return healthy ? 0 : EXIT_BAD_INPUT;
 }
 
@@ -713,7 +808,7 @@ cmd_new_fitting (int argc, char **argv)
   if (hand && !fc_handedness_from_string (hand, &customer->handedness))
     return usage_error (context, "--handedness must be right or left");
 
-  store = open_store (&status);
+  store = open_store_with_customers (&status);
   if (store == NULL)
     return status;
   if (!fc_store_add_customer (store, customer, &error))

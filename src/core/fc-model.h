@@ -35,6 +35,9 @@ typedef enum {
   FC_CONFIG_TEST,
 } FcConfigRole;
 
+/* Name, e-mail, phone and notes are personal data: the store keeps them
+ * encrypted (docs/secrets.md). When their key is not available the store
+ * hands out the record with @pii_locked set and those four NULL. */
 typedef struct {
   char         *id;
   char         *name;
@@ -43,6 +46,7 @@ typedef struct {
   FcHandedness  handedness;
   double        handicap;   /* NAN when unknown */
   char         *notes;
+  gboolean      pii_locked;
 } FcCustomer;
 
 typedef struct {

@@ -40,6 +40,13 @@ fc_json_write_customer (FcJsonWriter     *w,
 {
   fc_json_writer_begin_object (w);
   write_string (w, "id", c->id);
+  /* Only when true, so that exports of readable customers keep their
+   * exact bytes. */
+  if (c->pii_locked)
+    {
+      fc_json_writer_key (w, "pii_locked");
+      fc_json_writer_boolean (w, TRUE);
+    }
   write_string (w, "name", c->name);
   write_string (w, "email", c->email);
   write_string (w, "phone", c->phone);
@@ -276,10 +283,20 @@ fc_json_read_customer (JsonObject  *o,
 {
   g_autoptr(FcCustomer) c = fc_customer_new (NULL);
   g_autofree char *hand = NULL;
+  int locked;
 
   if (!get_string (o, "id", TRUE, &c->id, where, error) ||
       !check_uuid (c->id, where, error) ||
-      !get_string (o, "name", TRUE, &c->name, where, error) ||
+      !get_boolean (o, "pii_locked", &locked, where, error))
+    return NULL;
+  if (locked == TRUE)
+    {
+      g_set_error (error, FC_ERROR, FC_ERROR_PII_LOCKED,
+                   "%s: the customer's details were locked (keyring not available) when this "
+                   "was written, so it has no name, e-mail or phone to restore", where);
+      return NULL;
+    }
+  if (!get_string (o, "name", TRUE, &c->name, where, error) ||
       !get_string (o, "email", FALSE, &c->email, where, error) ||
       !get_string (o, "phone", FALSE, &c->phone, where, error) ||
       !get_string (o, "handedness", FALSE, &hand, where, error) ||

@@ -33,49 +33,25 @@ not_found (GError     **error,
 
 /* ---- customers ---------------------------------------------------------- */
 
-gboolean
-_fc_store_insert_customer (FcStore     *self,
-                 FcCustomer  *c,
-                 GError     **error)
+/*
+ * Name, e-mail, phone and notes go through the store's cipher
+ * (fc-store-pii.c). The outbox entry carries no payload: a copy of the
+ * details there would sit in clear beside the ciphertext, so the sync
+ * engine reads the stored record when it sends.
+ */
+
+static gboolean
+check_customer (const FcCustomer  *customer,
+                GError           **error)
 {
-  sqlite3_stmt *stmt;
-  gint64 now = g_get_real_time ();
-  g_autofree char *payload = NULL;
-
-  if (c->id == NULL)
-    c->id = g_uuid_string_random ();
-
-  stmt = fc_store_statement (self,
-                             "INSERT INTO customers (id, name, email, phone, handedness, handicap,"
-                             " notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             error);
-  if (stmt == NULL)
-    return FALSE;
-  fc_bind_text (stmt, 1, c->id);
-  fc_bind_text (stmt, 2, c->name);
-  fc_bind_text (stmt, 3, c->email);
-  fc_bind_text (stmt, 4, c->phone);
-  fc_bind_text (stmt, 5, fc_handedness_to_string (c->handedness));
-  fc_bind_double (stmt, 6, c->handicap);
-  fc_bind_text (stmt, 7, c->notes);
-  sqlite3_bind_int64 (stmt, 8, now);
-  sqlite3_bind_int64 (stmt, 9, now);
-  if (!fc_store_step_done (self, stmt, error))
-    return FALSE;
-
-  payload = RECORD_JSON (fc_json_write_customer, c);
-  return fc_store_enqueue (self, "customer", c->id, NULL, "create", payload, error);
-}
-
-gboolean
-fc_store_add_customer (FcStore     *self,
-                       FcCustomer  *customer,
-                       GError     **error)
-{
-  g_return_val_if_fail (FC_IS_STORE (self), FALSE);
-  g_return_val_if_fail (customer != NULL, FALSE);
-
-  if (customer->name == NULL || *g_strstrip (customer->name) == '\0')
+  if (customer->pii_locked)
+    {
+      g_set_error_literal (error, FC_ERROR, FC_ERROR_PII_LOCKED,
+                           "This customer's details were read while they were locked; "
+                           "saving them would erase the stored ones");
+      return FALSE;
+    }
+  if (customer->name == NULL || *customer->name == '\0')
     {
       g_set_error_literal (error, FC_ERROR, FC_ERROR_INVALID_INPUT, "A customer needs a name");
       return FALSE;
@@ -86,6 +62,68 @@ fc_store_add_customer (FcStore     *self,
                    "A handicap of %g is not possible (expected +10 to 54)", customer->handicap);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Binds the four PII columns at @first, @first + 1, ... */
+static gboolean
+bind_customer_pii (FcStore           *self,
+                   sqlite3_stmt      *stmt,
+                   int                first,
+                   const FcCustomer  *c,
+                   GError           **error)
+{
+  return _fc_store_bind_sealed (self, stmt, first, "name", c->id, c->name, error) &&
+         _fc_store_bind_sealed (self, stmt, first + 1, "email", c->id, c->email, error) &&
+         _fc_store_bind_sealed (self, stmt, first + 2, "phone", c->id, c->phone, error) &&
+         _fc_store_bind_sealed (self, stmt, first + 3, "notes", c->id, c->notes, error);
+}
+
+gboolean
+_fc_store_insert_customer (FcStore     *self,
+                 FcCustomer  *c,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 now = g_get_real_time ();
+
+  if (!_fc_store_require_cipher (self, error))
+    return FALSE;
+  if (c->id == NULL)
+    c->id = g_uuid_string_random ();
+
+  stmt = fc_store_statement (self,
+                             "INSERT INTO customers (id, name_enc, email_enc, phone_enc, notes_enc,"
+                             " handedness, handicap, created_at, updated_at)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             error);
+  if (stmt == NULL)
+    return FALSE;
+  fc_bind_text (stmt, 1, c->id);
+  if (!bind_customer_pii (self, stmt, 2, c, error))
+    return FALSE;
+  fc_bind_text (stmt, 6, fc_handedness_to_string (c->handedness));
+  fc_bind_double (stmt, 7, c->handicap);
+  sqlite3_bind_int64 (stmt, 8, now);
+  sqlite3_bind_int64 (stmt, 9, now);
+  if (!fc_store_step_done (self, stmt, error))
+    return FALSE;
+
+  return fc_store_enqueue (self, "customer", c->id, NULL, "create", NULL, error);
+}
+
+gboolean
+fc_store_add_customer (FcStore     *self,
+                       FcCustomer  *customer,
+                       GError     **error)
+{
+  g_return_val_if_fail (FC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (customer != NULL, FALSE);
+
+  if (customer->name != NULL)
+    g_strstrip (customer->name);
+  if (!check_customer (customer, error) || !_fc_store_require_cipher (self, error))
+    return FALSE;
   if (!fc_store_begin (self, error))
     return FALSE;
   if (!_fc_store_insert_customer (self, customer, error))
@@ -94,6 +132,50 @@ fc_store_add_customer (FcStore     *self,
       return FALSE;
     }
   return fc_store_commit (self, error);
+}
+
+gboolean
+fc_store_update_customer (FcStore           *self,
+                          const FcCustomer  *customer,
+                          GError           **error)
+{
+  g_autoptr(FcCustomer) c = NULL;
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (FC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (customer != NULL && customer->id != NULL, FALSE);
+
+  c = fc_customer_copy (customer);
+  if (c->name != NULL)
+    g_strstrip (c->name);
+  if (!check_customer (c, error) || !_fc_store_require_cipher (self, error))
+    return FALSE;
+  if (!fc_store_begin (self, error))
+    return FALSE;
+  stmt = fc_store_statement (self,
+                             "UPDATE customers SET name_enc = ?, email_enc = ?, phone_enc = ?,"
+                             " notes_enc = ?, handedness = ?, handicap = ?, updated_at = ?"
+                             " WHERE id = ?", error);
+  if (stmt == NULL || !bind_customer_pii (self, stmt, 1, c, error))
+    goto fail;
+  fc_bind_text (stmt, 5, fc_handedness_to_string (c->handedness));
+  fc_bind_double (stmt, 6, c->handicap);
+  sqlite3_bind_int64 (stmt, 7, g_get_real_time ());
+  fc_bind_text (stmt, 8, c->id);
+  if (!fc_store_step_done (self, stmt, error))
+    goto fail;
+  if (sqlite3_changes (self->db) == 0)
+    {
+      not_found (error, "customer", c->id);
+      goto fail;
+    }
+  if (!fc_store_enqueue (self, "customer", c->id, NULL, "update", NULL, error))
+    goto fail;
+  return fc_store_commit (self, error);
+
+fail:
+  fc_store_rollback (self);
+  return FALSE;
 }
 
 FcCustomer *
@@ -108,7 +190,7 @@ fc_store_get_customer (FcStore     *self,
   g_return_val_if_fail (FC_IS_STORE (self), NULL);
 
   stmt = fc_store_statement (self,
-                             "SELECT id, name, email, phone, handedness, handicap, notes"
+                             "SELECT id, name_enc, email_enc, phone_enc, notes_enc, handedness, handicap"
                              " FROM customers WHERE id = ?", error);
   if (stmt == NULL)
     return NULL;
@@ -116,13 +198,20 @@ fc_store_get_customer (FcStore     *self,
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
     {
-      c = fc_customer_new ((const char *) sqlite3_column_text (stmt, 1));
+      c = fc_customer_new (NULL);
       c->id = fc_column_dup (stmt, 0);
-      c->email = fc_column_dup (stmt, 2);
-      c->phone = fc_column_dup (stmt, 3);
-      fc_handedness_from_string ((const char *) sqlite3_column_text (stmt, 4), &c->handedness);
-      c->handicap = fc_column_double (stmt, 5);
-      c->notes = fc_column_dup (stmt, 6);
+      fc_handedness_from_string ((const char *) sqlite3_column_text (stmt, 5), &c->handedness);
+      c->handicap = fc_column_double (stmt, 6);
+      c->pii_locked = self->cipher == NULL;
+      if (!c->pii_locked &&
+          (!_fc_store_column_opened (self, stmt, 1, "name", c->id, &c->name, error) ||
+           !_fc_store_column_opened (self, stmt, 2, "email", c->id, &c->email, error) ||
+           !_fc_store_column_opened (self, stmt, 3, "phone", c->id, &c->phone, error) ||
+           !_fc_store_column_opened (self, stmt, 4, "notes", c->id, &c->notes, error)))
+        {
+          sqlite3_reset (stmt);
+          return NULL;
+        }
     }
   sqlite3_reset (stmt);
   if (rc == SQLITE_DONE)

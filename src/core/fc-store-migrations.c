@@ -11,17 +11,26 @@
  */
 
 static const char migration_1[] =
+  /* Personal data (name, e-mail, phone, notes) only ever as AES-256-GCM
+   * envelopes (docs/secrets.md): the *_enc columns accept nothing but
+   * BLOBs, so a plaintext string cannot land there by mistake. */
   "CREATE TABLE customers (\n"
   "  id TEXT PRIMARY KEY NOT NULL,\n"
-  "  name TEXT NOT NULL,\n"
-  "  email TEXT,\n"
-  "  phone TEXT,\n"
+  "  name_enc BLOB NOT NULL CHECK (typeof(name_enc) = 'blob'),\n"
+  "  email_enc BLOB CHECK (email_enc IS NULL OR typeof(email_enc) = 'blob'),\n"
+  "  phone_enc BLOB CHECK (phone_enc IS NULL OR typeof(phone_enc) = 'blob'),\n"
   "  handedness TEXT NOT NULL DEFAULT 'unknown' CHECK (handedness IN ('unknown','right','left')),\n"
   "  handicap REAL,\n"
-  "  notes TEXT,\n"
+  "  notes_enc BLOB CHECK (notes_enc IS NULL OR typeof(notes_enc) = 'blob'),\n"
   "  created_at INTEGER NOT NULL,\n"
   "  updated_at INTEGER NOT NULL\n"
   ");\n"
+  /* Facts about the database itself; 'pii_key_id' names the key the
+   * customer columns are encrypted with (never the key). */
+  "CREATE TABLE store_meta (\n"
+  "  key TEXT PRIMARY KEY NOT NULL,\n"
+  "  value TEXT NOT NULL\n"
+  ") WITHOUT ROWID;\n"
   "CREATE TABLE fittings (\n"
   "  id TEXT PRIMARY KEY NOT NULL,\n"
   "  customer_id TEXT REFERENCES customers(id),\n"

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include "fc-error.h"
+#include "fc-field-cipher.h"
 #include "fc-fitting-document.h"
 #include "fc-store.h"
 
@@ -20,6 +21,11 @@ struct _FcStore {
   char       *shot_columns;   /* "ball_speed_mps, launch_angle_deg, ..." */
   char       *shot_insert_sql;
   char       *shot_select_sql;
+
+  /* Customer PII (fc-store-pii.c): NULL cipher means locked, and
+   * pii_lock_reason says why, for the error a fitter sees. */
+  FcFieldCipher *cipher;
+  char          *pii_lock_reason;
 };
 
 extern const char * const fc_store_migrations[];
@@ -93,6 +99,28 @@ gboolean      _fc_store_row_exists      (FcStore      *self,
                                          const char   *id,
                                          gboolean     *exists,
                                          GError      **error);
+
+/* fc-store-pii.c: customer PII sealed for, and opened from, one column
+ * of one row. Without a cipher they fail with FC_ERROR_PII_LOCKED. */
+gboolean      _fc_store_require_cipher  (FcStore      *self,
+                                         GError      **error);
+gboolean      _fc_store_bind_sealed     (FcStore      *self,
+                                         sqlite3_stmt *stmt,
+                                         int           index,
+                                         const char   *column,
+                                         const char   *row_id,
+                                         const char   *text,
+                                         GError      **error);
+gboolean      _fc_store_column_opened   (FcStore      *self,
+                                         sqlite3_stmt *stmt,
+                                         int           index,
+                                         const char   *column,
+                                         const char   *row_id,
+                                         char        **text,
+                                         GError      **error);
+/* Refuses a database made before customer PII was encrypted. */
+gboolean      _fc_store_check_pii_layout (FcStore     *self,
+                                          GError     **error);
 
 /* fc-store-document.c: restores an exported fitting, keeping its ids. */
 gboolean      _fc_store_restore_document (FcStore           *self,

@@ -42,6 +42,8 @@ fc_store_finalize (GObject *object)
   g_clear_pointer (&self->shot_columns, g_free);
   g_clear_pointer (&self->shot_insert_sql, g_free);
   g_clear_pointer (&self->shot_select_sql, g_free);
+  g_clear_object (&self->cipher);
+  g_clear_pointer (&self->pii_lock_reason, g_free);
 
   G_OBJECT_CLASS (fc_store_parent_class)->finalize (object);
 }
@@ -478,6 +480,8 @@ open_at (const char           *path,
     return NULL;
 
   if (!migrate (self, target_version, error))
+    return NULL;
+  if (target_version >= 1 && !_fc_store_check_pii_layout (self, error))
     return NULL;
 
   return g_steal_pointer (&self);

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "fc-field-cipher.h"
 #include "fc-import.h"
 #include "fc-model.h"
 #include "fc-shot.h"
@@ -79,8 +80,14 @@ gboolean  fc_store_get_counts        (FcStore       *self,
 gboolean      fc_store_add_customer     (FcStore      *self,
                                          FcCustomer   *customer,
                                          GError      **error);
+/* Without a cipher: a record with pii_locked set and NULL name, e-mail,
+ * phone and notes (handedness and handicap are not encrypted). */
 FcCustomer   *fc_store_get_customer     (FcStore      *self,
                                          const char   *id,
+                                         GError      **error);
+/* Rewrites the customer's details (all of them, encrypted anew). */
+gboolean      fc_store_update_customer  (FcStore      *self,
+                                         const FcCustomer *customer,
                                          GError      **error);
 gboolean      fc_store_add_fitting      (FcStore      *self,
                                          FcFitting    *fitting,
@@ -117,6 +124,44 @@ gboolean      fc_store_set_active_config (FcStore     *self,
                                          const char   *fitting_id,
                                          const char   *config_id,
                                          GError      **error);
+
+/*
+ * Customer PII at rest (docs/secrets.md). Customers' name, e-mail, phone
+ * and notes reach SQLite only as ciphertext made by the store's cipher.
+ * The first cipher set on a database claims it (its key id is recorded
+ * in store_meta); a cipher with another key is refused with
+ * FC_ERROR_PII_LOCKED and nothing is decrypted with it. Without a cipher
+ * ("locked") fittings, configurations and shots work as usual; creating
+ * or editing a customer fails with FC_ERROR_PII_LOCKED.
+ */
+gboolean       fc_store_set_field_cipher   (FcStore        *self,
+                                            FcFieldCipher  *cipher,
+                                            GError        **error);
+FcFieldCipher *fc_store_get_field_cipher   (FcStore        *self);
+/* Why customer details are locked (e.g. the keyring's error), quoted in
+ * FC_ERROR_PII_LOCKED messages. */
+void           fc_store_set_pii_lock_reason (FcStore       *self,
+                                            const char     *reason);
+const char    *fc_store_get_pii_lock_reason (FcStore       *self);
+/* The key id recorded in the database; *key_id is NULL before the first
+ * cipher was set. */
+gboolean       fc_store_get_pii_key_id     (FcStore        *self,
+                                            char          **key_id,
+                                            GError        **error);
+
+typedef struct {
+  char     *key_id;       /* recorded in the database, NULL before the first key */
+  gboolean  unlocked;     /* a cipher with that key is set */
+  gint64    customers;
+  gint64    readable;     /* customers whose details decrypt (0 while locked) */
+  gint64    unreadable;   /* ...and those that do not: damaged or another key */
+} FcPiiStatus;
+
+void           fc_pii_status_clear         (FcPiiStatus    *status);
+/* Decrypts every customer when unlocked: for `fitclipctl doctor`. */
+gboolean       fc_store_get_pii_status     (FcStore        *self,
+                                            FcPiiStatus    *status,
+                                            GError        **error);
 
 /* Shots. */
 typedef enum {
@@ -206,7 +251,11 @@ typedef struct {
   char   *entity_id;
   char   *fitting_id;
   char   *operation;    /* "create", "update", "complete" */
-  char   *payload;      /* JSON; NULL for a shot "create": send the stored shot */
+  /* JSON; NULL for a shot "create" and for every customer entry: send
+   * the stored record. A customer's details are encrypted at rest and
+   * never copied into the outbox in clear; while they are locked
+   * (FcCustomer.pii_locked) a customer entry must wait, not be sent. */
+  char   *payload;
   int     attempt_count;
   gint64  next_attempt_at;
   char   *last_error;
