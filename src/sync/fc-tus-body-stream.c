@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "fc-error.h"
 #include "fc-tus-body-stream.h"
 
 /* Never less than this in the bucket: a burst small enough to keep the
@@ -106,6 +107,21 @@ struct _FcTusBodyStream
 
 G_DEFINE_FINAL_TYPE (FcTusBodyStream, fc_tus_body_stream, G_TYPE_INPUT_STREAM)
 
+/* Failures of the file itself, in FC_ERROR so that the uploader does not
+ * take them for the network (libsoup also reports a cut connection as
+ * G_IO_ERROR_PARTIAL_INPUT). */
+static GError *
+file_error (FcTusBodyStream *self,
+            const GError    *cause)
+{
+  if (cause == NULL)
+    return g_error_new (FC_ERROR, FC_ERROR_CONFLICT,
+                        "The video ended %" G_GUINT64_FORMAT " bytes early: it changed "
+                        "while it was being uploaded and will be uploaded again",
+                        self->length - self->position);
+  return g_error_new (FC_ERROR, FC_ERROR_FAILED, "Cannot read the video: %s", cause->message);
+}
+
 typedef struct {
   void    *buffer;
   gsize    count;
@@ -167,15 +183,19 @@ base_read_cb (GObject      *source,
   nread = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
   if (nread < 0)
     {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          GError *mapped = file_error (self, error);
+
+          g_error_free (error);
+          error = mapped;
+        }
       g_task_return_error (task, error);
       return;
     }
   if (nread == 0)
     {
-      /* The file is shorter than when the chunk was planned. */
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                               "The file ended %" G_GUINT64_FORMAT " bytes early",
-                               self->length - self->position);
+      g_task_return_error (task, file_error (self, NULL));
       return;
     }
   bucket_refund (self->bucket, data->granted - (gsize) nread);
@@ -297,9 +317,7 @@ fc_tus_body_stream_read (GInputStream  *stream,
   nread = g_input_stream_read (self->base, buffer, want, cancellable, error);
   if (nread == 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                   "The file ended %" G_GUINT64_FORMAT " bytes early",
-                   self->length - self->position);
+      g_propagate_error (error, file_error (self, NULL));
       return -1;
     }
   if (nread > 0)

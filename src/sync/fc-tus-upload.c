@@ -478,7 +478,8 @@ new_message (FcTusUpload *self,
 }
 
 /* Everything that is not an HTTP answer: the network (or cancellation,
- * which stays what it is). */
+ * which stays what it is, or the file, which the body stream reports in
+ * FC_ERROR). */
 static GError *
 transport_error (GError *error)
 {
@@ -487,13 +488,10 @@ transport_error (GError *error)
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
       error->domain == FC_ERROR)
     return error;
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
-    mapped = g_error_new (FC_ERROR, FC_ERROR_CONFLICT,
-                          "The video changed while it was being uploaded (%s); "
-                          "it will be uploaded again", error->message);
-  else
-    mapped = g_error_new (FC_ERROR, FC_ERROR_NETWORK,
-                          "The upload server cannot be reached: %s", error->message);
+  /* libsoup reports a cut connection as G_IO_ERROR_PARTIAL_INPUT too;
+   * the body stream's own failures come as FC_ERROR and pass above. */
+  mapped = g_error_new (FC_ERROR, FC_ERROR_NETWORK,
+                        "The upload server cannot be reached: %s", error->message);
   g_error_free (error);
   return mapped;
 }
