@@ -2,26 +2,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "fc-aes-gcm-cipher.h"
 #include "fc-error.h"
 #include "fc-fitting-document.h"
 #include "fc-store.h"
-
-/* A store with a real cipher and a random key: customers' details are
- * encrypted as in the app. */
-static FcStore *
-open_store (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) key = fc_aes_gcm_generate_key (&error);
-  g_autoptr(FcAesGcmCipher) cipher = fc_aes_gcm_cipher_new (key, &error);
-  FcStore *store = fc_store_open (path, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (fc_store_set_field_cipher (store, FC_FIELD_CIPHER (cipher), &error));
-  g_assert_no_error (error);
-  return store;
-}
+#include "pii-helpers.h"
 
 static char *
 tmp_db (const char *name)
@@ -101,8 +85,8 @@ test_json_round_trip (void)
   g_autofree char *db1 = tmp_db ("one.db");
   g_autofree char *db2 = tmp_db ("two.db");
   g_autoptr(GError) error = NULL;
-  g_autoptr(FcStore) one = open_store (db1);
-  g_autoptr(FcStore) two = open_store (db2);
+  g_autoptr(FcStore) one = pii_open_store (db1);
+  g_autoptr(FcStore) two = pii_open_store (db2);
   g_autofree char *id = populate (one);
   g_autofree char *first = NULL, *second = NULL;
   g_autoptr(GBytes) bytes = NULL;
@@ -144,7 +128,7 @@ test_csv_export (void)
 {
   g_autofree char *db = tmp_db ("csv.db");
   g_autoptr(GError) error = NULL;
-  g_autoptr(FcStore) store = open_store (db);
+  g_autoptr(FcStore) store = pii_open_store (db);
   g_autofree char *id = populate (store);
   g_autoptr(FcFittingDocument) doc = fc_store_load_document (store, id, &error);
   g_autofree char *csv = fc_fitting_document_to_csv (doc, NULL);
@@ -186,7 +170,7 @@ doc_with_shot_value (const char *key, const char *value)
 {
   g_autofree char *db = tmp_db ("bad.db");
   g_autoptr(GError) error = NULL;
-  g_autoptr(FcStore) store = open_store (db);
+  g_autoptr(FcStore) store = pii_open_store (db);
   g_autofree char *id = populate (store);
   g_autofree char *json = export_json (store, id, NULL);
   g_autofree char *from = g_strdup_printf ("\"%s\": ", key);
@@ -226,7 +210,7 @@ test_import_is_atomic (void)
 {
   g_autofree char *db = tmp_db ("atomic.db");
   g_autoptr(GError) error = NULL;
-  g_autoptr(FcStore) store = open_store (db);
+  g_autoptr(FcStore) store = pii_open_store (db);
   g_autoptr(FcImportBatch) batch = fc_import_batch_new ();
   FcImportSummary summary = { 0 };
   FcStoreCounts counts;
@@ -261,7 +245,7 @@ test_real_exports_into_store (void)
   const char *fixtures = g_getenv ("FITCLIP_FIXTURES");
   g_autofree char *db = tmp_db ("real.db");
   g_autoptr(GError) error = NULL;
-  g_autoptr(FcStore) store = open_store (db);
+  g_autoptr(FcStore) store = pii_open_store (db);
   g_autofree char *path = NULL;
   g_autoptr(GFile) file = NULL;
   g_autoptr(FcImportBatch) batch = NULL;

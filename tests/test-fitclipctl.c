@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "keyring-session.h"
+#include "pii-helpers.h"
 
 typedef struct {
   int   status;
@@ -219,27 +220,12 @@ test_workflow (void)
   g_assert_true (g_str_has_prefix (csv.out, "shot_id,fitting_id,"));
 }
 
-static gboolean
-file_has (const char *path, const char *needle)
-{
-  g_autofree char *bytes = NULL;
-  gsize len = 0, n = strlen (needle);
-
-  if (!g_file_get_contents (path, &bytes, &len, NULL))
-    return FALSE;
-  for (gsize i = 0; n <= len && i <= len - n; i++)
-    if (memcmp (bytes + i, needle, n) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* The keyring goes away (a locked or missing keyring on the bay PC):
  * one warning per command, customers locked, everything else working. */
 static void
 test_without_keyring (void)
 {
   g_autofree char *path = g_build_filename (tmpdir, "locked.db", NULL);
-  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
   g_autofree char *fitting = NULL, *csv_path = fixture ("garmin-r10-drivingrange.csv");
   g_auto(Run) nf = { 0 }, base = { 0 }, nf2 = { 0 }, fl = { 0 }, sh = { 0 }, imp = { 0 };
   g_auto(Run) exj = { 0 }, exc = { 0 }, doc = { 0 }, back = { 0 };
@@ -254,10 +240,10 @@ test_without_keyring (void)
   RUN (&base, "--db", path, "add-config", fitting, "--role", "baseline", "--label", "Own");
   g_assert_cmpint (base.status, ==, 0);
   /* What fitclipctl stored is ciphertext only. */
-  g_assert_true (file_has (path, "Own") || file_has (wal, "Own"));
-  g_assert_false (file_has (path, "Robin Locksley") || file_has (wal, "Robin Locksley"));
-  g_assert_false (file_has (path, "robin.canary") || file_has (wal, "robin.canary"));
-  g_assert_false (file_has (path, "7946 0999") || file_has (wal, "7946 0999"));
+  g_assert_true (pii_db_files_contain (path, "Own"));
+  g_assert_false (pii_db_files_contain (path, "Robin Locksley"));
+  g_assert_false (pii_db_files_contain (path, "robin.canary"));
+  g_assert_false (pii_db_files_contain (path, "7946 0999"));
 
   bus_address = keyring_session_address (no_keyring);
 

@@ -3,9 +3,9 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include "fc-aes-gcm-cipher.h"
 #include "fc-error.h"
 #include "fc-store.h"
+#include "pii-helpers.h"
 
 typedef struct {
   char    *dir;
@@ -13,28 +13,12 @@ typedef struct {
   FcStore *store;
 } Fixture;
 
-/* A store with a real cipher and a random key: customers' details are
- * encrypted as in the app. */
-static FcStore *
-open_store (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) key = fc_aes_gcm_generate_key (&error);
-  g_autoptr(FcAesGcmCipher) cipher = fc_aes_gcm_cipher_new (key, &error);
-  FcStore *store = fc_store_open (path, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (fc_store_set_field_cipher (store, FC_FIELD_CIPHER (cipher), &error));
-  g_assert_no_error (error);
-  return store;
-}
-
 static void
 fixture_setup (Fixture *fx, gconstpointer data)
 {
   fx->dir = g_dir_make_tmp ("fitclip-store-XXXXXX", NULL);
   fx->path = g_build_filename (fx->dir, "sub", "fitclip.db", NULL);
-  fx->store = open_store (fx->path);
+  fx->store = pii_open_store (fx->path);
 }
 
 static void

@@ -170,7 +170,14 @@ fc_secret_store_clear (FcSecretStore  *self,
 
 /* ---- async: the blocking calls in a worker thread ------------------------- */
 
+typedef enum {
+  OP_LOOKUP,
+  OP_STORE,
+  OP_CLEAR,
+} Op;
+
 typedef struct {
+  Op      op;
   char   *name;
   char   *account;
   GBytes *value;
@@ -187,42 +194,70 @@ call_free (gpointer data)
   g_free (call);
 }
 
-static GTask *
-new_call_task (FcSecretStore       *self,
-               const char          *name,
-               const char          *account,
-               GBytes              *value,
-               GCancellable        *cancellable,
-               GAsyncReadyCallback  callback,
-               gpointer             user_data,
-               gpointer             source_tag)
+static void
+call_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
 {
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  Call *call = task_data;
+  GError *error = NULL;
+  GBytes *value = NULL;
+  gboolean ok = FALSE;
+
+  switch (call->op)
+    {
+    case OP_LOOKUP:
+      value = fc_secret_store_lookup (source_object, call->name, call->account, cancellable, &error);
+      if (value != NULL)
+        {
+          g_task_return_pointer (task, value, (GDestroyNotify) g_bytes_unref);
+          return;
+        }
+      break;
+    case OP_STORE:
+      ok = fc_secret_store_store (source_object, call->name, call->account, call->value,
+                                  cancellable, &error);
+      break;
+    case OP_CLEAR:
+      ok = fc_secret_store_clear (source_object, call->name, call->account, cancellable, &error);
+      break;
+    }
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+start_call (FcSecretStore       *self,
+            Op                   op,
+            const char          *name,
+            const char          *account,
+            GBytes              *value,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data,
+            gpointer             source_tag)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   Call *call = g_new0 (Call, 1);
 
   g_task_set_source_tag (task, source_tag);
+  call->op = op;
   call->name = g_strdup (name);
   call->account = g_strdup (account);
   call->value = value ? g_bytes_ref (value) : NULL;
   g_task_set_task_data (task, call, call_free);
-  return task;
+  g_task_run_in_thread (task, call_thread);
 }
 
-static void
-lookup_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+static gboolean
+check_result (FcSecretStore *self,
+              GAsyncResult  *result,
+              gpointer       source_tag)
 {
-  Call *call = task_data;
-  GError *error = NULL;
-  GBytes *value = fc_secret_store_lookup (source_object, call->name, call->account,
-                                          cancellable, &error);
-
-  if (value == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, value, (GDestroyNotify) g_bytes_unref);
+  return g_task_is_valid (result, self) && g_task_get_source_tag (G_TASK (result)) == source_tag;
 }
 
 void
@@ -233,13 +268,10 @@ fc_secret_store_lookup_async (FcSecretStore       *self,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (FC_IS_SECRET_STORE (self));
 
-  task = new_call_task (self, name, account, NULL, cancellable, callback, user_data,
-                        fc_secret_store_lookup_async);
-  g_task_run_in_thread (task, lookup_thread);
+  start_call (self, OP_LOOKUP, name, account, NULL, cancellable, callback, user_data,
+              fc_secret_store_lookup_async);
 }
 
 GBytes *
@@ -247,26 +279,9 @@ fc_secret_store_lookup_finish (FcSecretStore  *self,
                                GAsyncResult   *result,
                                GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == fc_secret_store_lookup_async, NULL);
+  g_return_val_if_fail (check_result (self, result, fc_secret_store_lookup_async), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static void
-store_thread (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
-{
-  Call *call = task_data;
-  GError *error = NULL;
-
-  if (fc_secret_store_store (source_object, call->name, call->account, call->value,
-                             cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
 }
 
 void
@@ -278,14 +293,11 @@ fc_secret_store_store_async (FcSecretStore       *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (FC_IS_SECRET_STORE (self));
   g_return_if_fail (value != NULL);
 
-  task = new_call_task (self, name, account, value, cancellable, callback, user_data,
-                        fc_secret_store_store_async);
-  g_task_run_in_thread (task, store_thread);
+  start_call (self, OP_STORE, name, account, value, cancellable, callback, user_data,
+              fc_secret_store_store_async);
 }
 
 gboolean
@@ -293,25 +305,9 @@ fc_secret_store_store_finish (FcSecretStore  *self,
                               GAsyncResult   *result,
                               GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == fc_secret_store_store_async, FALSE);
+  g_return_val_if_fail (check_result (self, result, fc_secret_store_store_async), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static void
-clear_thread (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
-{
-  Call *call = task_data;
-  GError *error = NULL;
-
-  if (fc_secret_store_clear (source_object, call->name, call->account, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
 }
 
 void
@@ -322,13 +318,10 @@ fc_secret_store_clear_async (FcSecretStore       *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (FC_IS_SECRET_STORE (self));
 
-  task = new_call_task (self, name, account, NULL, cancellable, callback, user_data,
-                        fc_secret_store_clear_async);
-  g_task_run_in_thread (task, clear_thread);
+  start_call (self, OP_CLEAR, name, account, NULL, cancellable, callback, user_data,
+              fc_secret_store_clear_async);
 }
 
 gboolean
@@ -336,8 +329,7 @@ fc_secret_store_clear_finish (FcSecretStore  *self,
                               GAsyncResult   *result,
                               GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == fc_secret_store_clear_async, FALSE);
+  g_return_val_if_fail (check_result (self, result, fc_secret_store_clear_async), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -142,41 +142,21 @@ test_round_trip (void)
 }
 
 typedef struct {
-  GMainLoop *loop;
-  GThread   *main_thread;
-  GBytes    *value;
-  GError    *error;
-  gboolean   ok;
-  guint      ticks;
+  GMainLoop    *loop;
+  GThread      *main_thread;
+  GAsyncResult *result;
+  guint         ticks;
 } AsyncState;
 
+/* Keeps the result for the test to finish, on the thread that asked. */
 static void
-on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
+on_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   AsyncState *st = user_data;
 
   g_assert_true (g_thread_self () == st->main_thread);
-  st->ok = fc_secret_store_store_finish (FC_SECRET_STORE (source), result, &st->error);
-  g_main_loop_quit (st->loop);
-}
-
-static void
-on_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  AsyncState *st = user_data;
-
-  g_assert_true (g_thread_self () == st->main_thread);
-  st->value = fc_secret_store_lookup_finish (FC_SECRET_STORE (source), result, &st->error);
-  g_main_loop_quit (st->loop);
-}
-
-static void
-on_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  AsyncState *st = user_data;
-
-  g_assert_true (g_thread_self () == st->main_thread);
-  st->ok = fc_secret_store_clear_finish (FC_SECRET_STORE (source), result, &st->error);
+  g_clear_object (&st->result);
+  st->result = g_object_ref (result);
   g_main_loop_quit (st->loop);
 }
 
@@ -201,6 +181,8 @@ test_async (void)
   g_autoptr(GBytes) token = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GCancellable) cancellable = NULL;
+  g_autoptr(GBytes) value = NULL;
+  g_autoptr(GError) error = NULL;
   AsyncState st = { 0 };
   guint tick_id, timeout_id;
 
@@ -220,38 +202,40 @@ test_async (void)
   timeout_id = g_timeout_add_seconds (60, give_up, NULL);
 
   token = text_bytes ("async-token");
-  fc_secret_store_store_async (store, FC_SECRET_DEVICE_REFRESH_TOKEN, CLOUD_A, token, NULL, on_stored, &st);
+  fc_secret_store_store_async (store, FC_SECRET_DEVICE_REFRESH_TOKEN, CLOUD_A, token, NULL, on_done, &st);
   g_main_loop_run (loop);
-  g_assert_no_error (st.error);
-  g_assert_true (st.ok);
+  g_assert_true (fc_secret_store_store_finish (store, st.result, &error));
+  g_assert_no_error (error);
   /* The main loop kept running while the keyring worked. */
   g_assert_cmpuint (st.ticks, >, 0);
 
-  fc_secret_store_lookup_async (store, FC_SECRET_DEVICE_REFRESH_TOKEN, CLOUD_A, NULL, on_looked_up, &st);
+  fc_secret_store_lookup_async (store, FC_SECRET_DEVICE_REFRESH_TOKEN, CLOUD_A, NULL, on_done, &st);
   g_main_loop_run (loop);
-  g_assert_no_error (st.error);
-  g_assert_true (g_bytes_equal (st.value, token));
-  g_clear_pointer (&st.value, g_bytes_unref);
+  value = fc_secret_store_lookup_finish (store, st.result, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (value, token));
+  g_clear_pointer (&value, g_bytes_unref);
 
-  fc_secret_store_clear_async (store, FC_SECRET_DEVICE_REFRESH_TOKEN, CLOUD_A, NULL, on_cleared, &st);
+  fc_secret_store_clear_async (store, FC_SECRET_DEVICE_REFRESH_TOKEN, CLOUD_A, NULL, on_done, &st);
   g_main_loop_run (loop);
-  g_assert_no_error (st.error);
-  g_assert_true (st.ok);
+  g_assert_true (fc_secret_store_clear_finish (store, st.result, &error));
+  g_assert_no_error (error);
 
-  fc_secret_store_lookup_async (store, FC_SECRET_DEVICE_REFRESH_TOKEN, CLOUD_A, NULL, on_looked_up, &st);
+  fc_secret_store_lookup_async (store, FC_SECRET_DEVICE_REFRESH_TOKEN, CLOUD_A, NULL, on_done, &st);
   g_main_loop_run (loop);
-  g_assert_null (st.value);
-  g_assert_error (st.error, FC_ERROR, FC_ERROR_NOT_FOUND);
-  g_clear_error (&st.error);
+  g_assert_null (fc_secret_store_lookup_finish (store, st.result, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
 
   /* A cancelled call reports cancellation, not a keyring problem. */
   cancellable = g_cancellable_new ();
   g_cancellable_cancel (cancellable);
-  fc_secret_store_lookup_async (store, FC_SECRET_DEVICE_REFRESH_TOKEN, CLOUD_B, cancellable, on_looked_up, &st);
+  fc_secret_store_lookup_async (store, FC_SECRET_DEVICE_REFRESH_TOKEN, CLOUD_B, cancellable, on_done, &st);
   g_main_loop_run (loop);
-  g_assert_error (st.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&st.error);
+  g_assert_null (fc_secret_store_lookup_finish (store, st.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
+  g_clear_object (&st.result);
   g_source_remove (tick_id);
   g_source_remove (timeout_id);
 }

@@ -15,6 +15,7 @@
 #include "fc-secret-store.h"
 #include "fc-store.h"
 #include "keyring-session.h"
+#include "pii-helpers.h"
 
 #define SUBPROCESS_TIMEOUT_US (120 * G_USEC_PER_SEC)
 
@@ -30,19 +31,6 @@ typedef struct {
   char    *path;
   FcStore *store;
 } Fixture;
-
-static FcFieldCipher *
-random_cipher (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) key = fc_aes_gcm_generate_key (&error);
-  FcAesGcmCipher *cipher;
-
-  g_assert_no_error (error);
-  cipher = fc_aes_gcm_cipher_new (key, &error);
-  g_assert_no_error (error);
-  return FC_FIELD_CIPHER (cipher);
-}
 
 static void
 fixture_setup (Fixture *fx, gconstpointer data)
@@ -76,6 +64,21 @@ sample_customer (void)
   return c;
 }
 
+/* A shot as a launch monitor would send it, for whatever is open. */
+static FcShot *
+device_shot (const char *shot_id,
+             double      ball_speed)
+{
+  FcShot *shot = fc_shot_new ();
+
+  shot->source_kind = FC_SOURCE_DEVICE;
+  shot->source_protocol = g_strdup ("open-connect-v1");
+  shot->device_id = g_strdup ("sim");
+  shot->device_shot_id = g_strdup (shot_id);
+  fc_shot_set (shot, FC_FIELD_BALL_SPEED, ball_speed);
+  return shot;
+}
+
 /* A customer with a fitting, a baseline club and one shot. */
 static char *
 add_fitting (FcStore *store, FcCustomer *c, const char *fitter)
@@ -102,37 +105,6 @@ add_fitting (FcStore *store, FcCustomer *c, const char *fitter)
   return g_strdup (f->id);
 }
 
-static gboolean
-contains (const char *haystack, gsize len, const char *needle)
-{
-  gsize n = strlen (needle);
-
-  for (gsize i = 0; n <= len && i <= len - n; i++)
-    if (memcmp (haystack + i, needle, n) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
-file_contains (const char *path, const char *needle)
-{
-  g_autofree char *bytes = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path, &bytes, &len, NULL))
-    return FALSE;
-  return contains (bytes, len, needle);
-}
-
-static gboolean
-db_files_contain (const char *path, const char *needle)
-{
-  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
-  g_autofree char *journal = g_strconcat (path, "-journal", NULL);
-
-  return file_contains (path, needle) || file_contains (wal, needle) || file_contains (journal, needle);
-}
-
 static void
 exec_sql (const char *path, const char *sql)
 {
@@ -151,7 +123,7 @@ exec_sql (const char *path, const char *sql)
 static void
 test_round_trip (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(FcFieldCipher) cipher = random_cipher ();
+  g_autoptr(FcFieldCipher) cipher = pii_random_cipher ();
   g_autoptr(FcCustomer) c = sample_customer ();
   g_autoptr(FcCustomer) back = NULL, edited = NULL;
   g_autoptr(GPtrArray) outbox = NULL;
@@ -213,7 +185,7 @@ test_round_trip (Fixture *fx, gconstpointer data)
 static void
 test_no_plaintext_on_disk (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(FcFieldCipher) cipher = random_cipher ();
+  g_autoptr(FcFieldCipher) cipher = pii_random_cipher ();
   g_autoptr(FcCustomer) c = sample_customer ();
   g_autoptr(FcCustomer) back = NULL;
   g_autoptr(GError) error = NULL;
@@ -227,9 +199,9 @@ test_no_plaintext_on_disk (Fixture *fx, gconstpointer data)
   /* The check can see what is there: the fitter's name is not PII and is
    * stored in clear, in the WAL while the store is open. */
   g_assert_true (g_file_test (wal, G_FILE_TEST_EXISTS));
-  g_assert_true (db_files_contain (fx->path, "Fitter-Canary-Sam"));
+  g_assert_true (pii_db_files_contain (fx->path, "Fitter-Canary-Sam"));
   for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
-    g_assert_false (db_files_contain (fx->path, secrets[i]));
+    g_assert_false (pii_db_files_contain (fx->path, secrets[i]));
 
   back = fc_store_get_customer (fx->store, c->id, &error);
   g_free (back->email);
@@ -239,9 +211,9 @@ test_no_plaintext_on_disk (Fixture *fx, gconstpointer data)
 
   /* After closing, everything is checkpointed into the main file. */
   g_clear_object (&fx->store);
-  g_assert_true (db_files_contain (fx->path, "Fitter-Canary-Sam"));
+  g_assert_true (pii_db_files_contain (fx->path, "Fitter-Canary-Sam"));
   for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
-    g_assert_false (db_files_contain (fx->path, secrets[i]));
+    g_assert_false (pii_db_files_contain (fx->path, secrets[i]));
 }
 
 /* ---- without a key ------------------------------------------------------- */
@@ -249,14 +221,14 @@ test_no_plaintext_on_disk (Fixture *fx, gconstpointer data)
 static void
 test_locked (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(FcFieldCipher) cipher = random_cipher ();
+  g_autoptr(FcFieldCipher) cipher = pii_random_cipher ();
   g_autoptr(FcCustomer) c = sample_customer ();
   g_autoptr(FcCustomer) fresh = sample_customer ();
   g_autoptr(FcCustomer) locked = NULL;
   g_autoptr(FcFitting) f = NULL;
   g_autoptr(GPtrArray) configs = NULL, shots = NULL;
   g_autoptr(FcFittingDocument) doc = NULL;
-  g_autoptr(FcShot) shot = fc_shot_new ();
+  g_autoptr(FcShot) shot = device_shot ("2", 66.0);
   g_autoptr(GError) error = NULL;
   g_autofree char *fid = NULL, *json = NULL;
   FcStoreCounts counts;
@@ -297,11 +269,6 @@ test_locked (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (f->customer_id, ==, c->id);
   configs = fc_store_list_configs (fx->store, fid, &error);
   g_assert_cmpuint (configs->len, ==, 1);
-  shot->source_kind = FC_SOURCE_DEVICE;
-  shot->source_protocol = g_strdup ("open-connect-v1");
-  shot->device_id = g_strdup ("sim");
-  shot->device_shot_id = g_strdup ("2");
-  fc_shot_set (shot, FC_FIELD_BALL_SPEED, 66.0);
   g_assert_true (fc_store_add_shot (fx->store, shot, "Bay 3", &result, &error));
   g_assert_no_error (error);
   g_assert_cmpint (result, ==, FC_ADD_INSERTED);
@@ -343,8 +310,8 @@ test_locked (Fixture *fx, gconstpointer data)
 static void
 test_wrong_key (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(FcFieldCipher) right = random_cipher ();
-  g_autoptr(FcFieldCipher) wrong = random_cipher ();
+  g_autoptr(FcFieldCipher) right = pii_random_cipher ();
+  g_autoptr(FcFieldCipher) wrong = pii_random_cipher ();
   g_autoptr(FcCustomer) c = sample_customer ();
   g_autoptr(FcCustomer) back = NULL;
   g_autoptr(GError) error = NULL;
@@ -372,7 +339,7 @@ test_wrong_key (Fixture *fx, gconstpointer data)
 static void
 test_moved_values (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(FcFieldCipher) cipher = random_cipher ();
+  g_autoptr(FcFieldCipher) cipher = pii_random_cipher ();
   g_autoptr(FcCustomer) ann = fc_customer_new ("Ann Example");
   g_autoptr(FcCustomer) bob = fc_customer_new ("Bob Example");
   g_autoptr(GError) error = NULL;
@@ -554,7 +521,7 @@ test_keyring_absent (void)
   g_autoptr(FcStore) store = NULL;
   g_autoptr(FcCustomer) c = sample_customer ();
   g_autoptr(FcFitting) practice = NULL;
-  g_autoptr(FcShot) shot = fc_shot_new ();
+  g_autoptr(FcShot) shot = device_shot ("1", 60.0);
   g_autoptr(GError) error = NULL;
 
   if (!g_test_subprocess ())
@@ -585,11 +552,6 @@ test_keyring_absent (void)
   /* Shots keep flowing. */
   practice = fc_store_ensure_practice_session (store, "Bay 1", &error);
   g_assert_no_error (error);
-  shot->source_kind = FC_SOURCE_DEVICE;
-  shot->source_protocol = g_strdup ("open-connect-v1");
-  shot->device_id = g_strdup ("sim");
-  shot->device_shot_id = g_strdup ("1");
-  fc_shot_set (shot, FC_FIELD_BALL_SPEED, 60.0);
   g_assert_true (fc_store_add_shot (store, shot, "Bay 1", NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (shot->fitting_id, ==, practice->id);
