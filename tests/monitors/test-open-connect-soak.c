@@ -2,17 +2,21 @@
 /*
  * Open Connect against the launch-monitor simulator (fitclip-lmsim) as
  * separate processes: every connector style, a soak of three clients with
- * split writes, garbage, reconnects and deliberate duplicates, and the
- * agent killed with SIGKILL while clients send. In every case each shot
- * is stored exactly once.
+ * split writes, garbage, heartbeats, reconnects and deliberate duplicates,
+ * and the agent killed with SIGKILL while clients send. In every case each
+ * shot is stored exactly once. The soak trusts the simulator's count of
+ * acknowledged shots, so the simulator itself is checked first against a
+ * bare TCP peer: what it writes and how it pairs replies.
  */
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fc-hub.h"
+#include "fc-oc-framer.h"
 #include "fc-open-connect-server.h"
 
 static gint64
@@ -171,7 +175,8 @@ test_soak_three_clients (Fixture *fx, gconstpointer data)
     {
       g_autofree char *seed = g_strdup_printf ("%u", 7 + i);
       g_autofree char *device = g_strdup_printf ("Soak %u", i);
-      const char *args[] = { "--count", "2000", "--rate", "0", "--heartbeat", "1", "--resend-timeout", "5",
+      /* Heartbeats every 50 ms, so that they fall between shots. */
+      const char *args[] = { "--count", "2000", "--rate", "0", "--heartbeat", "0.05", "--resend-timeout", "5",
                              "--fault-split", "--fault-garbage-every", "9",
                              "--fault-disconnect-every", "250", "--fault-duplicate-every", "40",
                              "--style", i == 1 ? "indented" : "compact",
@@ -187,6 +192,231 @@ test_soak_three_clients (Fixture *fx, gconstpointer data)
   /* Every shot exactly once: the deliberate duplicates, the resends and
    * the garbage left nothing extra. */
   g_assert_cmpint (count_shots (fx->db), ==, 3 * per_client);
+}
+
+static void
+pump (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (2000), 0);
+}
+
+/* ---- the simulator itself, against a bare TCP peer ---------------------- */
+
+/* A receiver reduced to what the soak relies on: it frames what the
+ * simulator writes, counts it, and answers every message with one reply
+ * in order, except the copies of one chosen shot, which it never answers. */
+typedef struct {
+  GSocketService *service;
+  guint16         port;
+  gint64          silent_shot;     /* ShotNumber never answered; 0: none */
+  guint           connections;
+  guint           heartbeats;
+  guint           not_json;        /* framed objects that do not parse */
+  guint64         garbage;         /* bytes outside objects, every connection */
+  GHashTable     *copies;          /* ShotNumber -> copies received */
+} Peer;
+
+typedef struct {
+  Peer              *peer;
+  GSocketConnection *conn;
+  FcOcFramer        *framer;
+  guint8             buf[4096];
+} PeerConn;
+
+static void peer_conn_read (PeerConn *pc);
+
+static void
+peer_conn_free (PeerConn *pc)
+{
+  pc->peer->garbage += fc_oc_framer_get_garbage_bytes (pc->framer);
+  g_clear_pointer (&pc->framer, fc_oc_framer_free);
+  g_clear_object (&pc->conn);
+  g_free (pc);
+}
+
+/* FALSE for a message that must stay unanswered. */
+static gboolean
+peer_take (Peer   *peer,
+           GBytes *message)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  gsize len;
+  const char *data = g_bytes_get_data (message, &len);
+  JsonObject *o, *options;
+  gint64 number;
+
+  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      peer->not_json++;
+      return TRUE;
+    }
+  o = json_node_get_object (json_parser_get_root (parser));
+  options = json_object_get_object_member (o, "ShotDataOptions");
+  if (options && json_object_get_boolean_member_with_default (options, "IsHeartBeat", FALSE))
+    peer->heartbeats++;
+  if (!json_object_has_member (o, "BallData"))
+    return TRUE;
+  number = json_object_get_int_member (o, "ShotNumber");
+  g_hash_table_insert (peer->copies, GINT_TO_POINTER ((int) number),
+                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (peer->copies,
+                                                                                GINT_TO_POINTER ((int) number))) + 1));
+  return number != peer->silent_shot;
+}
+
+static void
+on_peer_read (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  PeerConn *pc = user_data;
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (pc->conn));
+
+  if (n <= 0)
+    {
+      peer_conn_free (pc);
+      return;
+    }
+  fc_oc_framer_push (pc->framer, pc->buf, (gsize) n, messages);
+  for (guint i = 0; i < messages->len; i++)
+    {
+      static const char reply[] = "{\"Code\":200,\"Message\":\"Ball Data received\",\"Player\":null}";
+
+      /* A blocking write of a few bytes to a peer that reads its replies. */
+      if (peer_take (pc->peer, messages->pdata[i]) &&
+          !g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL))
+        {
+          peer_conn_free (pc);
+          return;
+        }
+    }
+  peer_conn_read (pc);
+}
+
+static void
+peer_conn_read (PeerConn *pc)
+{
+  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (pc->conn)), pc->buf,
+                             sizeof pc->buf, G_PRIORITY_DEFAULT, NULL, on_peer_read, pc);
+}
+
+static gboolean
+on_peer_incoming (GSocketService    *service,
+                  GSocketConnection *connection,
+                  GObject           *source_object,
+                  gpointer           user_data)
+{
+  PeerConn *pc = g_new0 (PeerConn, 1);
+
+  pc->peer = user_data;
+  pc->peer->connections++;
+  pc->conn = g_object_ref (connection);
+  pc->framer = fc_oc_framer_new (0);
+  peer_conn_read (pc);
+  return TRUE;
+}
+
+static void
+peer_start (Peer   *peer,
+            gint64  silent_shot)
+{
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  memset (peer, 0, sizeof *peer);
+  peer->silent_shot = silent_shot;
+  peer->copies = g_hash_table_new (g_direct_hash, g_direct_equal);
+  peer->service = g_socket_service_new ();
+  g_socket_listener_add_address (G_SOCKET_LISTENER (peer->service), addr, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
+  g_assert_no_error (error);
+  peer->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_signal_connect (peer->service, "incoming", G_CALLBACK (on_peer_incoming), peer);
+  g_socket_service_start (peer->service);
+}
+
+static void
+peer_stop (Peer *peer)
+{
+  g_socket_service_stop (peer->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (peer->service));
+  g_clear_object (&peer->service);
+  g_clear_pointer (&peer->copies, g_hash_table_unref);
+}
+
+static guint
+peer_copies (Peer  *peer,
+             guint  number)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (peer->copies, GINT_TO_POINTER ((int) number)));
+}
+
+/* With --fault-split every message goes out in random pieces; nothing
+ * but whole messages may reach the peer (no garbage is asked for), each
+ * exactly as often as it was sent. The last piece of a message once ran
+ * past its end and sent the heap bytes behind it, which now and then
+ * held a '{"' that made a receiver swallow the next shot. */
+static void
+test_simulator_writes_whole_messages (void)
+{
+  const char *args[] = { "--count", "200", "--rate", "0", "--heartbeat", "0.01", "--fault-split",
+                         "--fault-duplicate-every", "10", "--seed", "5", NULL };
+  Peer peer;
+  Client *c;
+
+  peer_start (&peer, 0);
+  c = client_start (peer.port, args);
+  run_until_done (&c, 1, 60);
+  assert_all_acknowledged (c, 200);
+  client_free (c);
+  /* Let the peer read up to the simulator's close. */
+  pump (100);
+
+  g_assert_cmpuint (peer.garbage, ==, 0);
+  g_assert_cmpuint (peer.not_json, ==, 0);
+  for (guint n = 1; n <= 200; n++)
+    g_assert_cmpuint (peer_copies (&peer, n), ==, n % 10 == 0 ? 2 : 1);
+  g_test_message ("%u heartbeats between the shots", peer.heartbeats);
+  peer_stop (&peer);
+}
+
+/* Replies carry no shot number. When the receiver never answers shot 5,
+ * the reply to shot 4's deliberate duplicate, which may arrive while
+ * shot 5 waits, must not be taken for shot 5's: shot 5 is an error, the
+ * simulator starts a new connection, and the later shots get through. */
+static void
+test_simulator_pairs_replies (void)
+{
+  const char *args[] = { "--count", "8", "--rate", "0", "--heartbeat", "0.01", "--resend-timeout", "0.3",
+                         "--max-resends", "1", "--fault-duplicate-every", "4", "--seed", "6", NULL };
+  Peer peer;
+  Client *c;
+
+  peer_start (&peer, 5);
+  c = client_start (peer.port, args);
+  run_until_done (&c, 1, 60);
+  g_assert_true (g_subprocess_get_if_exited (c->proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (c->proc), ==, 1);
+  g_assert_nonnull (strstr (c->out, "shot 5 code=none latency_ms=none resends=1\n"));
+  for (guint n = 1; n <= 8; n++)
+    if (n != 5)
+      {
+        g_autofree char *line = g_strdup_printf ("shot %u code=200 ", n);
+        g_assert_nonnull (strstr (c->out, line));
+      }
+  g_assert_nonnull (strstr (c->out, "sent=8 acknowledged=7 resends=1 errors=1\n"));
+  g_assert_cmpuint (peer_copies (&peer, 5), ==, 2);
+  /* Replies owed for shot 5 would never come: a new connection. */
+  g_assert_cmpuint (peer.connections, ==, 2);
+  client_free (c);
+  peer_stop (&peer);
 }
 
 /* ---- the agent killed while clients send -------------------------------- */
@@ -228,15 +458,6 @@ agent_start (const char *db, guint16 port)
       g_usleep (20 * 1000);
     }
   g_error ("the agent did not start listening on %u", port);
-}
-
-static void
-pump (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (2000), 0);
 }
 
 /* From the simulator's verbose log (each message it wrote) and its
@@ -387,6 +608,8 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   if (g_getenv ("FITCLIP_LMSIM") == NULL || g_getenv ("FITCLIP_AGENT") == NULL)
     g_error ("FITCLIP_LMSIM and FITCLIP_AGENT must point at the built programs");
+  g_test_add_func ("/open-connect-soak/simulator-writes-whole-messages", test_simulator_writes_whole_messages);
+  g_test_add_func ("/open-connect-soak/simulator-pairs-replies", test_simulator_pairs_replies);
   g_test_add ("/open-connect-soak/every-style", Fixture, NULL, fixture_setup, test_every_style, fixture_teardown);
   g_test_add ("/open-connect-soak/three-clients-2000-shots", Fixture, NULL, fixture_setup,
               test_soak_three_clients, fixture_teardown);

@@ -24,7 +24,16 @@
  *
  * Blocking I/O with short timed waits: this is a standalone test peer
  * with one connection, and a straight-line loop is easier to follow than
- * callbacks when reading what a run did.
+ * callbacks when reading what a run did. The loop is also what keeps the
+ * stream sane: every message (and every burst of --fault-garbage-every)
+ * is written whole by write_unit() before anything else is written, so
+ * the pieces of a split message never have other bytes between them.
+ *
+ * Replies carry no shot number, so they are paired with messages by
+ * order alone, like a real connector does it: one exchange at a time (a
+ * shot with its resends and deliberate duplicate, a heartbeat, the
+ * oversize message), and the next one starts only when everything
+ * written before it has been answered; see settle().
  */
 
 #define DEFAULT_PORT       921
@@ -76,9 +85,10 @@ typedef struct {
   gboolean  verbose;
 } Options;
 
-/* What was written, in order: each well-formed message earns one reply,
- * and replies come back in the order of the messages (one TCP stream, a
- * receiver that answers as it reads). */
+/* What was written and not yet answered, in order: each well-formed
+ * message earns one reply, and replies come back in the order of the
+ * messages (one TCP stream, a receiver that answers as it reads). An
+ * entry leaves the queue only with a reply or with its connection. */
 typedef enum {
   SENT_SHOT,
   SENT_DUPLICATE,
@@ -91,20 +101,14 @@ typedef struct {
   SentKind kind;
   guint    shot_number;
   gint64   sent_at;
-  /* A receiver may stay silent about heartbeats, status messages and an
-   * oversize message: their entries lapse after the resend timeout, so
-   * that a later shot's reply is not taken for theirs. A shot's entries
-   * lapse only after all its resends, and only so that a receiver that
-   * never answers does not make the queue grow without end. */
-  gint64   expires_at;
 } Sent;
 
 typedef struct {
   guint    number;
   int      code;         /* 0: no reply */
-  double   latency_ms;   /* from the write it answered to its reply */
+  double   latency_ms;   /* from its first copy to the reply */
   guint    resends;
-  gboolean resolved;     /* a reply was paired with it */
+  gboolean resolved;     /* a reply to one of its copies came */
 } ShotState;
 
 /* A string-aware brace-depth framer for the replies: the receiver's
@@ -148,14 +152,8 @@ typedef struct {
   GSocketConnection  *conn;
   GSocket            *socket;       /* owned by conn */
   Framer              framer;
-  GQueue              sent;         /* of Sent* */
+  GQueue              sent;         /* of Sent*: what is owed a reply */
   ShotState          *current;
-  /* A reply that order gave to an older message while the current shot
-   * was waiting for one; see take_candidate(). */
-  gboolean            have_candidate;
-  SentKind            candidate_kind;
-  int                 candidate_code;
-  gint64              candidate_at;
   gboolean            heartbeats;
   gint64              next_heartbeat;
   gint64              outage_since;
@@ -513,12 +511,6 @@ say (Client     *c,
   g_printerr ("fitclip-lmsim: %s\n", text);
 }
 
-static gboolean
-is_maybe_reply (SentKind kind)
-{
-  return kind == SENT_HEARTBEAT || kind == SENT_STATUS || kind == SENT_OVERSIZE;
-}
-
 static void
 drop_connection (Client     *c,
                  const char *why)
@@ -611,57 +603,81 @@ write_all (Client       *c,
   return TRUE;
 }
 
-/* One write (or one per byte), then the replies it earns are recorded. */
-static gboolean
-send_message (Client       *c,
-              const char   *text,
-              gboolean      bytewise,
-              const SentKind *kinds,
-              guint         n_kinds,
-              guint         shot_number)
-{
-  gsize len = strlen (text);
-  gint64 now;
+typedef enum {
+  WRITE_WHOLE,
+  WRITE_SPLIT,     /* --fault-split: random pieces of 1 to 64 bytes */
+  WRITE_BYTEWISE,  /* --style bytewise: one byte per write, 1 ms apart */
+} WriteMode;
 
-  if (c->conn == NULL)
-    return FALSE;
-  if (bytewise)
+/* The only way bytes reach the receiver: one unit (a message, or a burst
+ * of garbage) written whole, in pieces as @mode says, before the next
+ * unit is started. Nothing else can be written between two pieces of a
+ * unit, and no piece reaches past the unit's end. */
+static gboolean
+write_unit (Client       *c,
+            const guint8 *data,
+            gsize         len,
+            WriteMode     mode)
+{
+  switch (mode)
     {
+    case WRITE_BYTEWISE:
       for (gsize i = 0; i < len; i++)
         {
-          if (!write_all (c, (const guint8 *) text + i, 1))
+          if (!write_all (c, data + i, 1))
             return FALSE;
           g_usleep (BYTEWISE_PAUSE_US);
         }
-    }
-  else if (c->opt->split)
-    {
+      return TRUE;
+    case WRITE_SPLIT:
       /* Random pieces, each its own segment (TCP_NODELAY): the receiver
        * sees messages cut at arbitrary bytes, as on a busy network. */
       for (gsize i = 0; i < len;)
         {
-          gsize piece = MIN (len - i, (gsize) g_rand_int_range (c->rand, 1, 65));
+          /* Drawn once, then bounded: MIN() evaluates an argument twice,
+           * and a second draw once made the last piece run past the end
+           * of the message, sending whatever followed it in memory. */
+          gsize piece = (gsize) g_rand_int_range (c->rand, 1, 65);
 
-          if (!write_all (c, (const guint8 *) text + i, piece))
+          piece = MIN (piece, len - i);
+          g_assert (piece > 0 && i + piece <= len);
+          if (!write_all (c, data + i, piece))
             return FALSE;
           i += piece;
         }
+      return TRUE;
+    case WRITE_WHOLE:
+    default:
+      return write_all (c, data, len);
     }
-  else if (!write_all (c, (const guint8 *) text, len))
+}
+
+/* One message written whole, then the replies it earns are owed. */
+static gboolean
+send_message (Client         *c,
+              const char     *text,
+              gboolean        bytewise,
+              const SentKind *kinds,
+              guint           n_kinds,
+              guint           shot_number)
+{
+  gsize len = strlen (text);
+  WriteMode mode = bytewise ? WRITE_BYTEWISE : c->opt->split ? WRITE_SPLIT : WRITE_WHOLE;
+  gint64 now;
+
+  if (c->conn == NULL)
+    return FALSE;
+  if (!write_unit (c, (const guint8 *) text, len, mode))
     return FALSE;
 
   now = g_get_monotonic_time ();
   for (guint i = 0; i < n_kinds; i++)
     {
       Sent *s = g_new0 (Sent, 1);
-      gint64 resend_us = (gint64) (c->opt->resend_timeout_s * G_USEC_PER_SEC);
 
       s->kind = kinds[i];
       s->shot_number = shot_number;
       s->sent_at = now;
-      /* See Sent for why the two kinds lapse differently. */
-      s->expires_at = now + (is_maybe_reply (kinds[i]) ? resend_us
-                                                       : (c->opt->max_resends + 2) * resend_us);
       g_queue_push_tail (&c->sent, s);
     }
   say (c, FALSE, "sent %" G_GSIZE_FORMAT " bytes%s: %.200s", len, bytewise ? " one byte at a time" : "", text);
@@ -696,25 +712,6 @@ reply_code (JsonObject *o,
     return FALSE;
   *code = (int) value;
   return TRUE;
-}
-
-static gboolean
-is_shot_kind (SentKind kind)
-{
-  return kind == SENT_SHOT || kind == SENT_DUPLICATE;
-}
-
-/* The oldest unanswered message of the shot being sent, if any. */
-static GList *
-find_current_record (Client *c)
-{
-  for (GList *l = c->sent.head; l; l = l->next)
-    {
-      Sent *s = l->data;
-      if (is_shot_kind (s->kind) && c->current && s->shot_number == c->current->number)
-        return l;
-    }
-  return NULL;
 }
 
 static void
@@ -772,30 +769,16 @@ handle_reply (Client *c,
       return;
     }
 
-  while ((s = g_queue_peek_head (&c->sent)) && s->expires_at < now)
-    {
-      count_unanswered (c, s);
-      g_free (g_queue_pop_head (&c->sent));
-    }
+  /* The oldest message still owed a reply. While a shot waits, nothing
+   * but copies of it (resends, the deliberate duplicate) has been written
+   * since everything before it was answered, so a reply that lands on
+   * one of its entries answers the shot itself, whichever copy it was. */
   s = g_queue_pop_head (&c->sent);
   if (s == NULL)
     {
       c->stats.unexpected_replies++;
       say (c, TRUE, "reply %d to nothing outstanding", code);
       return;
-    }
-
-  /* Order says this reply is for an older message, but it may be the
-   * current shot's if the receiver skipped that older one. Which of the
-   * two shows when the current shot's resend timeout runs out. */
-  if (c->current && !c->current->resolved && !c->have_candidate &&
-      !(is_shot_kind (s->kind) && s->shot_number == c->current->number) &&
-      find_current_record (c) != NULL)
-    {
-      c->have_candidate = TRUE;
-      c->candidate_kind = s->kind;
-      c->candidate_code = code;
-      c->candidate_at = now;
     }
 
   switch (s->kind)
@@ -805,6 +788,8 @@ handle_reply (Client *c,
       if (c->current && c->current->number == s->shot_number && !c->current->resolved)
         {
           c->current->code = code;
+          /* From its first copy: with a resend in flight, which copy was
+           * answered cannot be told. */
           c->current->latency_ms = (now - s->sent_at) / 1000.0;
           c->current->resolved = TRUE;
         }
@@ -830,11 +815,10 @@ handle_reply (Client *c,
 static gboolean
 heartbeat_may_go (Client *c)
 {
-  /* Replies carry no shot number, so they are paired with messages by
-   * order. A heartbeat in the middle of a shot's wait would make a
-   * skipped shot look answered; it waits until the shot is settled. */
+  /* Only when nothing is owed a reply: a heartbeat written while a shot
+   * waits would earn a 200 that order could give to the shot. */
   return c->heartbeats && c->opt->heartbeat_s > 0 && c->conn != NULL &&
-         !(c->current && !c->current->resolved);
+         g_queue_is_empty (&c->sent);
 }
 
 static void
@@ -868,26 +852,9 @@ current_resolved (Client *c)
 }
 
 static gboolean
-oversize_settled (Client *c)
-{
-  for (GList *l = c->sent.head; l; l = l->next)
-    if (((Sent *) l->data)->kind == SENT_OVERSIZE)
-      return FALSE;
-  return TRUE;
-}
-
-static gboolean
 nothing_owed (Client *c)
 {
-  gint64 now = g_get_monotonic_time ();
-
-  for (GList *l = c->sent.head; l; l = l->next)
-    {
-      Sent *s = l->data;
-      if (!is_maybe_reply (s->kind) || s->expires_at >= now)
-        return FALSE;
-    }
-  return TRUE;
+  return g_queue_is_empty (&c->sent);
 }
 
 /* Reads replies and keeps the heartbeat going until @until, until @done
@@ -974,6 +941,48 @@ idle_until (Client *c,
     }
 }
 
+/* Ends the exchange in progress: waits until everything written so far
+ * has been answered, at most until the resend timeout of the last
+ * message. What is still owed then was skipped by the receiver (a
+ * receiver silent about heartbeats, a message it could not frame) or is
+ * slower than any connector waits; either way its reply, if it ever
+ * comes, would be taken for the next message's. So the connection is
+ * closed and the next exchange starts on a new one, with nothing owed:
+ * a shot is never counted as acknowledged on a reply to something else. */
+static void
+settle (Client *c)
+{
+  gint64 resend_us = (gint64) (c->opt->resend_timeout_s * G_USEC_PER_SEC);
+  const Sent *last = g_queue_peek_tail (&c->sent);
+  g_autofree char *why = NULL;
+  gboolean heartbeat = FALSE;
+  guint owed;
+
+  if (c->conn == NULL || last == NULL)
+    return;
+  if (service (c, last->sent_at + resend_us, nothing_owed) != WAIT_DEADLINE)
+    return;
+
+  owed = g_queue_get_length (&c->sent);
+  for (GList *l = c->sent.head; l; l = l->next)
+    {
+      const Sent *s = l->data;
+
+      count_unanswered (c, s);
+      heartbeat = heartbeat || s->kind == SENT_HEARTBEAT;
+    }
+  g_queue_clear_full (&c->sent, g_free);
+  if (heartbeat && c->heartbeats)
+    {
+      /* Otherwise every heartbeat would cost a reconnection. */
+      c->heartbeats = FALSE;
+      say (c, TRUE, "the receiver does not answer heartbeats; sending no more");
+    }
+  why = g_strdup_printf ("no reply to %u message%s within %g s, so replies can no longer be "
+                         "paired with messages", owed, owed == 1 ? "" : "s", c->opt->resend_timeout_s);
+  drop_connection (c, why);
+}
+
 /* ---- faults -------------------------------------------------------------- */
 
 static void
@@ -993,7 +1002,7 @@ send_garbage (Client *c)
       while (b == '{' || b == '}' || b == '"' || b == '\\');
       junk[i] = b;
     }
-  if (c->conn && write_all (c, junk, len))
+  if (c->conn && write_unit (c, junk, len, WRITE_WHOLE))
     {
       c->stats.garbage_writes++;
       say (c, FALSE, "wrote %u bytes of garbage", len);
@@ -1006,6 +1015,7 @@ send_oversize (Client *c)
   static const SentKind kind = SENT_OVERSIZE;
   g_autofree char *text = build_oversize (c->opt);
 
+  settle (c);
   if (!ensure_connected (c))
     return;
   c->stats.oversize_code = -1;
@@ -1014,18 +1024,11 @@ send_oversize (Client *c)
     return;
   /* Its fate (413, 5xx, silence or a closed connection) is reported,
    * not judged: the next shot must get through either way. */
-  switch (service (c, g_get_monotonic_time () + (gint64) (c->opt->resend_timeout_s * G_USEC_PER_SEC),
-                   oversize_settled))
-    {
-    case WAIT_DEADLINE:
-      say (c, TRUE, "oversize message: no reply within %g s", c->opt->resend_timeout_s);
-      break;
-    case WAIT_DISCONNECTED:
-      say (c, TRUE, "oversize message: the connection was closed");
-      break;
-    default:
-      break;
-    }
+  settle (c);
+  if (c->stats.oversize_code == -1)
+    say (c, TRUE, "oversize message: no reply within %g s", c->opt->resend_timeout_s);
+  else if (c->stats.oversize_code == -2)
+    say (c, TRUE, "oversize message: the connection was closed");
 }
 
 /* ---- shots --------------------------------------------------------------- */
@@ -1039,55 +1042,6 @@ style_for_shot (const Options *opt,
   /* A fixed rotation: every style shows up within N_STYLES shots and a
    * run can be repeated. */
   return (Style) ((number - 1) % N_STYLES);
-}
-
-/* The current shot's resend timeout ran out, yet a reply came while it
- * waited and went to an older message by order. Had the receiver been
- * merely slow, the current shot's own reply would have followed by now;
- * it did not, so the receiver skipped the older message (never replied
- * to it) and the reply was the current shot's. Re-pairing here stops a
- * single skipped message from shifting every later reply by one, which
- * would make each later shot look unanswered and be resent. */
-static gboolean
-take_candidate (Client    *c,
-                ShotState *state)
-{
-  GList *link = find_current_record (c);
-  Sent *s;
-
-  if (!c->have_candidate || link == NULL)
-    return FALSE;
-  s = link->data;
-  state->code = c->candidate_code;
-  state->latency_ms = MAX (0, c->candidate_at - s->sent_at) / 1000.0;
-  state->resolved = TRUE;
-  g_queue_delete_link (&c->sent, link);
-  g_free (s);
-
-  switch (c->candidate_kind)
-    {
-    case SENT_SHOT:
-    case SENT_DUPLICATE:
-      c->stats.late_replies--;
-      c->stats.unanswered++;
-      break;
-    case SENT_HEARTBEAT:
-      c->stats.heartbeat_replies--;
-      c->stats.heartbeats_unanswered++;
-      break;
-    case SENT_STATUS:
-      c->stats.status_replies--;
-      break;
-    case SENT_OVERSIZE:
-      c->stats.oversize_code = -1;
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-  c->have_candidate = FALSE;
-  say (c, FALSE, "reply paired with shot %u: the receiver left an earlier message unanswered",
-       state->number);
-  return TRUE;
 }
 
 static void
@@ -1119,8 +1073,9 @@ run_shot (Client       *c,
   else
     wire = g_strdup (text);
 
+  /* One shot at a time, after everything before it was answered. */
+  settle (c);
   c->current = &state;
-  c->have_candidate = FALSE;
   for (guint attempt = 0; !state.resolved; attempt++)
     {
       if (attempt > (guint) c->opt->max_resends || !ensure_connected (c))
@@ -1138,26 +1093,18 @@ run_shot (Client       *c,
       if (attempt == 0 && c->opt->duplicate_every > 0 && number % c->opt->duplicate_every == 0 &&
           send_message (c, text, FALSE, duplicate_kinds, 1, number))
         c->stats.duplicates++;
-      switch (service (c, g_get_monotonic_time () + resend_us, current_resolved))
-        {
-        case WAIT_INTERRUPTED:
-          goto done;
-        case WAIT_DEADLINE:
-          take_candidate (c, &state);
-          break;
-        case WAIT_DONE:
-        case WAIT_DISCONNECTED:
-        default:
-          break;
-        }
+      /* No reply by the deadline: resend on the same connection, as the
+       * popular connector does; a late reply to the first copy still
+       * answers this shot. A dropped connection loses what was owed. */
+      if (service (c, g_get_monotonic_time () + resend_us, current_resolved) == WAIT_INTERRUPTED)
+        break;
     }
-done:
   c->current = NULL;
-  c->have_candidate = FALSE;
 
   if (delivered)
     c->stats.sent++;
-  if (state.resolved && state.code >= 200 && state.code < 300)
+  /* Acknowledged means a 200 came for this shot, nothing less. */
+  if (state.resolved && state.code == 200)
     c->stats.acknowledged++;
   else
     c->stats.errors++;
@@ -1389,7 +1336,7 @@ lmsim_open_connect_main (int    argc,
 
   /* Late replies (to resends, duplicates, heartbeats) are still counted
    * before the connection closes. */
-  if (c.conn)
+  if (c.conn && !g_queue_is_empty (&c.sent))
     service (&c, g_get_monotonic_time () + (gint64) (opt.resend_timeout_s * G_USEC_PER_SEC),
              nothing_owed);
   if (c.conn)
