@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 ./tools/install-deps.sh
 ./tools/build.sh
 status=0
-meson test -C _build --print-errorlogs --no-suite soak "$@" || status=$?
+meson test -C _build --print-errorlogs "$@" || status=$?
 python3 tools/test-summary.py _build/meson-logs/testlog.json || status=1
 exit $status
