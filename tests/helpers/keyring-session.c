@@ -32,7 +32,7 @@ static const char bus_config[] =
   "  </policy>\n"
   "</busconfig>\n";
 
-static void
+void
 remove_tree (const char *path)
 {
   GDir *dir = g_dir_open (path, 0, NULL);

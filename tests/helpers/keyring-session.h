@@ -49,4 +49,8 @@ void            keyring_trap_enter       (void);
 /* At the end of main(): removes the file (not in trapped children). */
 void            keyring_trap_cleanup     (void);
 
+/* Removes a temporary folder and everything in it (the session's own,
+ * or a test's). */
+void            remove_tree              (const char          *path);
+
 G_END_DECLS

@@ -47,6 +47,7 @@ static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
   g_clear_object (&fx->store);
+  remove_tree (fx->dir);
   g_free (fx->path);
   g_free (fx->dir);
 }
@@ -404,6 +405,7 @@ test_old_layout (void)
   g_assert_null (store);
   g_assert_error (error, FC_ERROR, FC_ERROR_SCHEMA_TOO_NEW);
   g_assert_nonnull (strstr (error->message, "development build"));
+  remove_tree (dir);
 }
 
 /* ---- the key in a real keyring ------------------------------------------- */
@@ -511,6 +513,7 @@ test_keyring_unlock (void)
   }
   g_clear_object (&store);
   g_clear_object (&other);
+  remove_tree (dir);
 }
 
 static void
@@ -555,6 +558,8 @@ test_keyring_absent (void)
   g_assert_true (fc_store_add_shot (store, shot, "Bay 1", NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (shot->fitting_id, ==, practice->id);
+  g_clear_object (&store);
+  remove_tree (dir);
 }
 
 int
