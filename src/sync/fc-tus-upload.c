@@ -617,6 +617,27 @@ start_over (GTask *task)
   send_create (task);
 }
 
+/* A failure of the worker that reads the file, in FC_ERROR (cancellation
+ * stays what it is). Takes @error. */
+static GError *
+file_error (FcTusUpload *self,
+            GError      *error,
+            FcError      otherwise)
+{
+  g_autofree char *path = NULL;
+  GError *mapped;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return error;
+  path = g_file_get_parse_name (self->file);
+  mapped = g_error_new (FC_ERROR,
+                        g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+                          ? FC_ERROR_NOT_FOUND : otherwise,
+                        "Cannot read the video “%s”: %s", path, error->message);
+  g_error_free (error);
+  return mapped;
+}
+
 static void
 hash_file_cb (GObject      *source,
               GAsyncResult *result,
@@ -631,17 +652,7 @@ hash_file_cb (GObject      *source,
   info = g_task_propagate_pointer (G_TASK (result), &error);
   if (info == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_autofree char *path = g_file_get_parse_name (self->file);
-          GError *mapped = g_error_new (FC_ERROR,
-                                        g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
-                                          ? FC_ERROR_NOT_FOUND : FC_ERROR_FAILED,
-                                        "Cannot read the video “%s”: %s", path, error->message);
-          g_error_free (error);
-          error = mapped;
-        }
-      run_fail (task, error);
+      run_fail (task, file_error (self, error, FC_ERROR_FAILED));
       return;
     }
 
@@ -1078,17 +1089,8 @@ read_chunk_cb (GObject      *source,
   data->chunk = g_task_propagate_pointer (G_TASK (result), &error);
   if (data->chunk == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_autofree char *path = g_file_get_parse_name (self->file);
-          GError *mapped = g_error_new (FC_ERROR,
-                                        g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
-                                          ? FC_ERROR_NOT_FOUND : FC_ERROR_CONFLICT,
-                                        "Cannot read the video “%s”: %s", path, error->message);
-          g_error_free (error);
-          error = mapped;
-        }
-      run_fail (task, error);
+      /* A short read: the file shrank since the run began. */
+      run_fail (task, file_error (self, error, FC_ERROR_CONFLICT));
       return;
     }
   send_patch (task);

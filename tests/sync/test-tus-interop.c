@@ -155,24 +155,6 @@ fixture_setup (Fixture       *fx,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GFile) dir = g_file_new_for_path (path);
-  g_autoptr(GFileEnumerator) children = g_file_enumerate_children (dir, G_FILE_ATTRIBUTE_STANDARD_NAME,
-                                                                   G_FILE_QUERY_INFO_NONE, NULL, NULL);
-  GFileInfo *info;
-
-  while (children != NULL && (info = g_file_enumerator_next_file (children, NULL, NULL)) != NULL)
-    {
-      g_autoptr(GFile) child = g_file_get_child (dir, g_file_info_get_name (info));
-
-      g_file_delete (child, NULL, NULL);
-      g_object_unref (info);
-    }
-  g_file_delete (dir, NULL, NULL);
-}
-
-static void
 fixture_teardown (Fixture       *fx,
                   gconstpointer  data)
 {
@@ -181,8 +163,8 @@ fixture_teardown (Fixture       *fx,
   g_clear_object (&fx->session);
   stop_node (fx);
   g_clear_pointer (&fx->proxy, cut_proxy_free);
-  remove_tree (fx->dir);
-  remove_tree (fx->work);
+  tus_test_remove_dir (fx->dir);
+  tus_test_remove_dir (fx->work);
   g_free (fx->dir);
   g_free (fx->work);
   g_free (fx->endpoint);
@@ -506,6 +488,7 @@ test_conflict (Fixture       *fx,
   g_autoptr(TusWatch) watch = NULL;
   g_autoptr(GError) error = NULL;
   Intruder in = { fx, NULL, FALSE };
+  gboolean ok;
 
   if (!need_server ())
     return;
@@ -513,11 +496,17 @@ test_conflict (Fixture       *fx,
   in.path = path;
   upload = new_upload (fx, path, NULL);
   watch = tus_watch_new (upload);
-  fc_tus_upload_set_chunk_size (upload, MiB);
+  /* Small chunks: the refused PATCH is written whole before the server
+   * answers. A large one may still be on its way when @tus/server answers
+   * 409 and closes the connection; libsoup then reports the cut, not the
+   * 409, the run ends with FC_ERROR_NETWORK and the next run's HEAD
+   * recovers (as in cut-mid-patch). */
+  fc_tus_upload_set_chunk_size (upload, 256 * 1024);
   watch->on_state = intrude_on_state;
   watch->on_state_data = &in;
-  g_assert_true (tus_test_run (upload, NULL, 60, &error));
+  ok = tus_test_run (upload, NULL, 60, &error);
   g_assert_no_error (error);
+  g_assert_true (ok);
   g_assert_true (in.done);
   /* Our PATCH at 1 MiB was refused with 409; HEAD found 1 MiB + 100000. */
   g_assert_true (log_has (fx, "PATCH 409"));

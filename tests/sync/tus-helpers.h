@@ -18,6 +18,8 @@ char        *tus_test_write_file  (const char *dir,
                                    gsize       size,
                                    guint32     seed);
 char        *tus_test_sha256_file (const char *path);
+/* Deletes @dir and the files in it. */
+void         tus_test_remove_dir  (const char *dir);
 
 /* Everything a test wants to know about one run. */
 typedef struct {
