@@ -751,6 +751,65 @@ test_file_changed (Fixture       *fx,
   g_assert_cmpstr (fc_tus_upload_get_state (second)->sha256, !=, saved->sha256);
 }
 
+typedef struct {
+  const char *path;
+  gboolean    done;
+} Shrink;
+
+static void
+shrink_on_state (gpointer          user_data,
+                 const FcTusState *state)
+{
+  Shrink *shrink = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  if (shrink->done || state->offset == 0)
+    return;
+  shrink->done = TRUE;
+  /* Someone re-encodes the video while it uploads: it is shorter now. */
+  g_assert_true (g_file_get_contents (shrink->path, &contents, &length, NULL));
+  g_file_set_contents (shrink->path, contents, (gssize) (length / 2), &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_file_shrinks (Fixture       *fx,
+                   gconstpointer  unused)
+{
+  g_autoptr(Double) d = double_new ();
+  g_autofree char *path = tus_test_write_file (fx->dir, "a.mp4", 800000, 16);
+  g_autoptr(FcTusUpload) upload = new_upload (fx, d->endpoint, path, NULL);
+  g_autoptr(TusWatch) watch = tus_watch_new (upload);
+  g_autoptr(GError) error = NULL;
+  Shrink shrink = { path, FALSE };
+  GHashTableIter iter;
+  DUpload *up;
+  guint complete = 0;
+
+  fc_tus_upload_set_chunk_size (upload, 300000);
+  watch->on_state = shrink_on_state;
+  watch->on_state_data = &shrink;
+  g_assert_false (tus_test_run (upload, NULL, 30, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_CONFLICT);
+  g_clear_error (&error);
+
+  /* The next run sees another file and uploads it anew. */
+  g_assert_true (tus_test_run (upload, NULL, 30, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (d->creations, ==, 2);
+  g_assert_cmpuint (fc_tus_upload_get_state (upload)->size, ==, 400000);
+  g_hash_table_iter_init (&iter, d->uploads);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &up))
+    if (up->data->len == up->length)
+      {
+        assert_stored (up, path);
+        complete++;
+      }
+  g_assert_cmpuint (complete, ==, 1);
+}
+
 static void
 test_errors (Fixture       *fx,
              gconstpointer  unused)
@@ -785,6 +844,22 @@ test_errors (Fixture       *fx,
   g_assert_error (error, FC_ERROR, FC_ERROR_SERVER);
   g_assert_cmpuint (fc_tus_upload_get_retry_after (upload), ==, 30);
   g_clear_error (&error);
+
+  /* Retry-After as an HTTP date, a minute from now. */
+  {
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+    g_autoptr(GDateTime) later = g_date_time_add_seconds (now, 60);
+    g_autofree char *date = soup_date_time_to_string (later, SOUP_DATE_HTTP);
+
+    d->fail_method = "POST";
+    d->fail_status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+    d->fail_retry_after = date;
+    g_assert_false (tus_test_run (upload, NULL, 30, &error));
+    g_assert_error (error, FC_ERROR, FC_ERROR_SERVER);
+    g_assert_cmpuint (fc_tus_upload_get_retry_after (upload), >=, 55);
+    g_assert_cmpuint (fc_tus_upload_get_retry_after (upload), <=, 61);
+    g_clear_error (&error);
+  }
 
   d->fail_method = "PATCH";
   d->fail_status = SOUP_STATUS_FORBIDDEN;
@@ -917,6 +992,7 @@ main (int   argc,
   ADD ("/tus-upload/resume-fresh-object", test_resume_fresh_object);
   ADD ("/tus-upload/cut-mid-patch", test_cut_mid_patch);
   ADD ("/tus-upload/file-changed", test_file_changed);
+  ADD ("/tus-upload/file-shrinks", test_file_shrinks);
   ADD ("/tus-upload/errors", test_errors);
   ADD ("/tus-upload/bandwidth-cap", test_bandwidth_cap);
   ADD ("/tus-upload/cancel", test_cancel);
