@@ -700,11 +700,26 @@ test_tus_terminate (void)
   g_autofree char *auth = g_strdup_printf ("Bearer %s", user);
   g_autoptr(GBytes) video = make_video (100000);
   g_autofree char *location = NULL;
-  g_autoptr(Resp) del = NULL, again = NULL;
+  g_autofree char *sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, video);
+  g_autofree char *f = b64 ("r.mp4"), *fi = b64 (FITTING), *v = b64 (VIDEO), *s = b64 (sha), *t = b64 ("video/mp4");
+  g_autofree char *meta = g_strdup_printf ("filename %s,fitting_id %s,video_id %s,sha256 %s,content_type %s",
+                                           f, fi, v, s, t);
+  g_autoptr(Resp) del = NULL, again = NULL, first = NULL, second = NULL;
   guint status;
 
   create_fitting (cloud, user);
   location = tus_create (cloud, user, video);
+  /* Creation under an Idempotency-Key: a retry gets the same upload. */
+  first = cloud_request_raw (cloud, "POST", "/files/", NULL, NULL, "Authorization", auth, "Tus-Resumable", "1.0.0",
+                             "Upload-Length", "100000", "Idempotency-Key", "create-upload", "Upload-Metadata", meta, NULL);
+  second = cloud_request_raw (cloud, "POST", "/files/", NULL, NULL, "Authorization", auth, "Tus-Resumable", "1.0.0",
+                              "Upload-Length", "100000", "Idempotency-Key", "create-upload", "Upload-Metadata", meta, NULL);
+  g_assert_cmpuint (first->status, ==, 201);
+  g_assert_cmpuint (second->status, ==, 201);
+  g_assert_cmpstr (soup_message_headers_get_one (first->headers, "Location"), ==,
+                   soup_message_headers_get_one (second->headers, "Location"));
+  g_assert_cmpstr (soup_message_headers_get_one (first->headers, "Location"), !=, location);
+
   del = cloud_request_raw (cloud, "DELETE", location, NULL, NULL, "Authorization", auth, "Tus-Resumable", "1.0.0", NULL);
   g_assert_cmpuint (del->status, ==, 204);
   tus_offset (cloud, user, location, &status);
