@@ -1344,17 +1344,6 @@ respond_video (DcRequest  *req,
   dc_respond_writer (req, status, w);
 }
 
-static gboolean
-is_sha256_hex (const char *text)
-{
-  if (text == NULL || strlen (text) != 64)
-    return FALSE;
-  for (const char *p = text; *p; p++)
-    if (!g_ascii_isxdigit (*p) || g_ascii_isupper (*p))
-      return FALSE;
-  return TRUE;
-}
-
 void
 dc_route_videos_post (DcRequest  *req,
                       const char *fitting_id)
@@ -1379,7 +1368,7 @@ dc_route_videos_post (DcRequest  *req,
   node = json_object_get_member (o, "size");
   if (!optional_string (o, "id", FALSE, &present, &id) || !id || !g_uuid_string_is_valid (id) ||
       !optional_string (o, "upload_url", FALSE, &present, &url) || !url ||
-      !optional_string (o, "sha256", FALSE, &present, &sha256) || !is_sha256_hex (sha256) ||
+      !optional_string (o, "sha256", FALSE, &present, &sha256) || !dc_is_sha256_hex (sha256) ||
       !optional_string (o, "kind", FALSE, &present, &kind) || g_strcmp0 (kind, "recap") != 0 ||
       !optional_string (o, "content_type", FALSE, &present, &content_type) || !content_type ||
       node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||

@@ -216,17 +216,6 @@ dc_tus_options (DcRequest *req)
   dc_respond_empty (req, SOUP_STATUS_NO_CONTENT);
 }
 
-static gboolean
-is_hex64 (const char *text)
-{
-  if (text == NULL || strlen (text) != 64)
-    return FALSE;
-  for (const char *p = text; *p; p++)
-    if (!g_ascii_isxdigit (*p) || g_ascii_isupper (*p))
-      return FALSE;
-  return TRUE;
-}
-
 /* "key base64,key base64": the values, or NULL after answering 400. */
 static GHashTable *
 parse_metadata (DcRequest  *req,
@@ -284,7 +273,7 @@ parse_metadata (DcRequest  *req,
     }
   if (!g_uuid_string_is_valid (g_hash_table_lookup (meta, "fitting_id")) ||
       !g_uuid_string_is_valid (g_hash_table_lookup (meta, "video_id")) ||
-      !is_hex64 (g_hash_table_lookup (meta, "sha256")))
+      !dc_is_sha256_hex (g_hash_table_lookup (meta, "sha256")))
     {
       dc_respond_error (req, SOUP_STATUS_BAD_REQUEST, "invalid_metadata",
                         "fitting_id and video_id must be UUIDs and sha256 64 lowercase hex digits");

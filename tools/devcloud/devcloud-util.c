@@ -28,6 +28,18 @@ random_bytes (guint8 *buf,
     g_error ("devcloud: the system's random generator failed");
 }
 
+/* 64 lowercase hex digits, the only form the API accepts. */
+gboolean
+dc_is_sha256_hex (const char *text)
+{
+  if (text == NULL || strlen (text) != 64)
+    return FALSE;
+  for (const char *p = text; *p; p++)
+    if (!g_ascii_isxdigit (*p) || g_ascii_isupper (*p))
+      return FALSE;
+  return TRUE;
+}
+
 char *
 dc_random_token (const char *prefix)
 {

@@ -77,6 +77,7 @@ char *dc_store_ensure_shop (DcStore     *store,
 
 char    *dc_sha256_hex        (const void *data,
                                gsize       len);
+gboolean dc_is_sha256_hex     (const char *text);
 char    *dc_random_token      (const char *prefix);
 char    *dc_token_hash        (const char *token);
 gboolean dc_hash_password     (const char  *password,
