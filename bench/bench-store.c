@@ -9,7 +9,7 @@
  *  (c) statistics over a 100,000-shot fitting: loading the columns from
  *      SQLite plus computing them, as `fitclipctl stats` does.
  *
- * Run: _build/bench/bench-store [DIR]   (DIR: where the databases go;
+ * Run: _build/bench/bench-store [DIR [insert|import|stats]]   (DIR: where the databases go;
  * default a new folder under /tmp — use the disk the shop PC would use)
  * FITCLIP_FIXTURES points at the shared exports (default ../shared/...).
  */
@@ -232,14 +232,22 @@ bench_stats (const char *dir, guint shots, guint runs)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *dir = argc > 1 ? g_strdup (argv[1]) : g_dir_make_tmp ("fitclip-bench-XXXXXX", NULL);
+  g_autofree char *dir = argc > 1 && argv[1][0] ? g_strdup (argv[1])
+                                                 : g_dir_make_tmp ("fitclip-bench-XXXXXX", NULL);
+  /* An optional second argument runs one part: insert, import or stats. */
+  const char *only = argc > 2 ? argv[2] : NULL;
 
   g_mkdir_with_parents (dir, 0700);
   printf ("bench_dir %s\n", dir);
   /* Interleaved so that both settings see the same machine state. */
-  bench_insert (dir, "FULL", 2000);
-  bench_insert (dir, "NORMAL", 2000);
-  bench_import (dir, 10000, 7);
-  bench_stats (dir, 100000, 11);
+  if (only == NULL || g_str_equal (only, "insert"))
+    {
+      bench_insert (dir, "FULL", 2000);
+      bench_insert (dir, "NORMAL", 2000);
+    }
+  if (only == NULL || g_str_equal (only, "import"))
+    bench_import (dir, 10000, 7);
+  if (only == NULL || g_str_equal (only, "stats"))
+    bench_stats (dir, 100000, 11);
   return 0;
 }

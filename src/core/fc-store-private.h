@@ -15,6 +15,7 @@ struct _FcStore {
   sqlite3    *db;
   char       *path;
   GHashTable *statements;     /* SQL text -> sqlite3_stmt*, prepared once */
+  GHashTable *statements_by_address; /* SQL pointer -> the same, not owned */
   guint       busy_timeout_ms;
   gint64      dedupe_window_us;
   char       *shot_columns;   /* "ball_speed_mps, launch_angle_deg, ..." */
@@ -56,6 +57,11 @@ gboolean      fc_store_enqueue       (FcStore      *self,
                                       GError      **error);
 
 void          fc_bind_text           (sqlite3_stmt *stmt,
+                                      int           index,
+                                      const char   *text);
+/* Without a copy: only for text that outlives the statement's step (the
+ * hot insert path binds a dozen strings per shot). */
+void          fc_bind_text_static    (sqlite3_stmt *stmt,
                                       int           index,
                                       const char   *text);
 void          fc_bind_double         (sqlite3_stmt *stmt,

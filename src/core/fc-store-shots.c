@@ -3,6 +3,7 @@
 
 #include "fc-store-private.h"
 #include "fc-record-json.h"
+#include "fc-uuid.h"
 
 #include <math.h>
 #include <string.h>
@@ -312,23 +313,23 @@ _fc_store_insert_shot (FcStore      *self,
     }
 
   if (shot->id == NULL)
-    shot->id = g_uuid_string_random ();
+    shot->id = fc_uuid_new ();
 
   stmt = fc_store_statement (self, self->shot_insert_sql, error);
   if (stmt == NULL)
     return FALSE;
-  fc_bind_text (stmt, col++, shot->id);
-  fc_bind_text (stmt, col++, shot->fitting_id);
-  fc_bind_text (stmt, col++, shot->config_id);
-  fc_bind_text (stmt, col++, shot->device_id);
-  fc_bind_text (stmt, col++, shot->device_shot_id);
+  fc_bind_text_static (stmt, col++, shot->id);
+  fc_bind_text_static (stmt, col++, shot->fitting_id);
+  fc_bind_text_static (stmt, col++, shot->config_id);
+  fc_bind_text_static (stmt, col++, shot->device_id);
+  fc_bind_text_static (stmt, col++, shot->device_shot_id);
   sqlite3_bind_int64 (stmt, col++, fingerprint);
-  fc_bind_text (stmt, col++, fc_source_kind_to_string (shot->source_kind));
-  fc_bind_text (stmt, col++, shot->source_protocol);
-  fc_bind_text (stmt, col++, shot->source_detail);
-  fc_bind_text (stmt, col++, shot->import_id);
-  fc_bind_text (stmt, col++, shot->club);
-  fc_bind_text (stmt, col++, shot->device_time);
+  fc_bind_text_static (stmt, col++, fc_source_kind_to_string (shot->source_kind));
+  fc_bind_text_static (stmt, col++, shot->source_protocol);
+  fc_bind_text_static (stmt, col++, shot->source_detail);
+  fc_bind_text_static (stmt, col++, shot->import_id);
+  fc_bind_text_static (stmt, col++, shot->club);
+  fc_bind_text_static (stmt, col++, shot->device_time);
   sqlite3_bind_int64 (stmt, col++, shot->received_at);
   if (shot->spin_estimated >= 0)
     sqlite3_bind_int (stmt, col, shot->spin_estimated != 0);
@@ -336,7 +337,7 @@ _fc_store_insert_shot (FcStore      *self,
   pack_measurements (shot, packed);
   sqlite3_bind_blob (stmt, col++, packed, sizeof packed, SQLITE_STATIC);
   sqlite3_bind_int (stmt, col++, shot->excluded ? 1 : 0);
-  fc_bind_text (stmt, col++, shot->excluded ? shot->exclude_reason : NULL);
+  fc_bind_text_static (stmt, col++, shot->excluded ? shot->exclude_reason : NULL);
   sqlite3_bind_int64 (stmt, col++, now);
   for (guint i = 0; i < FC_SHOT_N_FIELDS; i++)
     fc_bind_double (stmt, col++, fc_shot_get (shot, i));
@@ -808,7 +809,7 @@ fc_store_import (FcStore          *self,
                  GError          **error)
 {
   g_autoptr(FcShot) target = fc_shot_new ();
-  g_autofree char *import_id = g_uuid_string_random ();
+  g_autofree char *import_id = fc_uuid_new ();
   sqlite3_stmt *stmt;
   gint64 now = g_get_real_time ();
   guint inserted = 0, duplicates = 0;
