@@ -62,7 +62,8 @@ static const char migration_1[] =
   "  fitting_id TEXT NOT NULL REFERENCES fittings(id),\n"
   "  file_name TEXT NOT NULL,\n"
   "  format TEXT NOT NULL,\n"
-  "  sha256 TEXT NOT NULL,\n"
+  /* Header lines (and units row) verbatim: with the shots' raw rows
+   * they are the file again, for re-parsing. */
   "  header BLOB,\n"
   "  row_count INTEGER NOT NULL,\n"
   "  inserted INTEGER NOT NULL,\n"

@@ -833,8 +833,8 @@ fc_store_import (FcStore          *self,
     goto fail;
 
   stmt = fc_store_statement (self,
-                             "INSERT INTO imports (id, fitting_id, file_name, format, sha256, header,"
-                             " row_count, inserted, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                             "INSERT INTO imports (id, fitting_id, file_name, format, header,"
+                             " row_count, inserted, imported_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
                              error);
   if (stmt == NULL)
     goto fail;
@@ -842,12 +842,11 @@ fc_store_import (FcStore          *self,
   fc_bind_text (stmt, 2, target->fitting_id);
   fc_bind_text (stmt, 3, batch->file_name);
   fc_bind_text (stmt, 4, batch->format);
-  fc_bind_text (stmt, 5, batch->sha256 ? batch->sha256 : "");
   if (batch->header)
-    sqlite3_bind_blob64 (stmt, 6, g_bytes_get_data (batch->header, NULL) ?: "",
+    sqlite3_bind_blob64 (stmt, 5, g_bytes_get_data (batch->header, NULL) ?: "",
                          g_bytes_get_size (batch->header), SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 7, batch->shots->len);
-  sqlite3_bind_int64 (stmt, 8, now);
+  sqlite3_bind_int (stmt, 6, batch->shots->len);
+  sqlite3_bind_int64 (stmt, 7, now);
   if (!fc_store_step_done (self, stmt, error))
     goto fail;
 
