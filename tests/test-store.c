@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <glib/gstdio.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -469,6 +470,65 @@ test_default_path (void)
   g_assert_true (g_str_has_prefix (path, g_get_user_data_dir ()));
 }
 
+/* A commit never waits for a checkpoint: a thread of the store copies
+ * the write-ahead log into the database file once it passes about 4 MB,
+ * and closing the store while it works loses nothing. */
+static void
+test_background_checkpoint (Fixture *fx, gconstpointer data)
+{
+  const guint n = 1500;
+  g_autofree char *pad = g_strnfill (4000, 'x');
+  g_autoptr(GPtrArray) shots = g_ptr_array_new_with_free_func ((GDestroyNotify) fc_shot_free);
+  g_autofree FcAddResult *results = g_new0 (FcAddResult, n);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *integrity = NULL;
+  GStatBuf st = { 0 };
+  gint64 deadline;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("ckpt-%u", i);
+      FcShot *s = device_shot ("ckpt-device", id, 60.0 + i * 0.01);
+
+      g_bytes_unref (s->raw);
+      s->raw = g_bytes_new (pad, strlen (pad));
+      g_ptr_array_add (shots, s);
+    }
+  g_assert_true (fc_store_add_shots (fx->store, (FcShot **) shots->pdata, n, "Bay 1", results, &error));
+  g_assert_no_error (error);
+
+  /* 1,500 raw payloads of 4 KB: the database file holds them only once
+   * the WAL has been checkpointed into it. */
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_assert_cmpint (g_stat (fx->path, &st), ==, 0);
+      if (st.st_size >= (goffset) n * 4000)
+        break;
+      g_usleep (20 * 1000);
+    }
+  g_assert_cmpint (st.st_size, >=, (goffset) n * 4000);
+
+  /* More commits, then close right away: whatever the checkpointer is
+   * doing, every shot is there after reopening. */
+  for (guint i = 0; i < n; i++)
+    {
+      FcShot *s = g_ptr_array_index (shots, i);
+      g_autofree char *id = g_strdup_printf ("ckpt2-%u", i);
+
+      g_clear_pointer (&s->id, g_free);
+      g_free (s->device_shot_id);
+      s->device_shot_id = g_steal_pointer (&id);
+      fc_shot_set (s, FC_FIELD_LAUNCH_ANGLE, 14.0);   /* not a content duplicate */
+    }
+  g_assert_true (fc_store_add_shots (fx->store, (FcShot **) shots->pdata, n, "Bay 1", results, &error));
+  g_assert_no_error (error);
+  g_clear_object (&fx->store);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM shots WHERE device_id = 'ckpt-device'"), ==, 2 * n);
+  integrity = peek (fx->path, "PRAGMA integrity_check");
+  g_assert_cmpstr (integrity, ==, "ok");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -482,6 +542,7 @@ main (int argc, char *argv[])
   ADD ("rollback-leaves-nothing", test_rollback_leaves_nothing);
   ADD ("exclusion-and-tags", test_exclusion_and_tags);
   ADD ("outbox-peek", test_outbox_peek);
+  ADD ("background-checkpoint", test_background_checkpoint);
 #undef ADD
   g_test_add_func ("/store/bad-files", test_bad_files);
   g_test_add_func ("/store/default-path", test_default_path);

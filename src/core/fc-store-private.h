@@ -6,6 +6,7 @@
 #include "fc-error.h"
 #include "fc-fitting-document.h"
 #include "fc-store.h"
+#include "fc-store-checkpointer.h"
 
 G_BEGIN_DECLS
 
@@ -21,6 +22,7 @@ struct _FcStore {
   char       *shot_columns;   /* "ball_speed_mps, launch_angle_deg, ..." */
   char       *shot_insert_sql;
   char       *shot_select_sql;
+  FcStoreCheckpointer *checkpointer;
 };
 
 extern const char * const fc_store_migrations[];

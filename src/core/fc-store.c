@@ -31,6 +31,8 @@ fc_store_finalize (GObject *object)
 {
   FcStore *self = (FcStore *) object;
 
+  /* The checkpoint thread first: it may be using the database. */
+  g_clear_pointer (&self->checkpointer, fc_store_checkpointer_free);
   /* Statements must be finalized before the connection can close. */
   g_clear_pointer (&self->statements_by_address, g_hash_table_unref);
   g_clear_pointer (&self->statements, g_hash_table_unref);
@@ -506,6 +508,7 @@ open_at (const char           *path,
   if (!migrate (self, target_version, error))
     return NULL;
 
+  self->checkpointer = fc_store_checkpointer_new (self->db, path, options ? options->vfs : NULL);
   return g_steal_pointer (&self);
 }
 
