@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Columns start small: most fittings have a few dozen shots per club,
  * and doubling keeps a 100,000-shot import at O(n) copies overall. */
@@ -115,6 +116,29 @@ fc_stats_group_append (FcStatsGroup *group,
   for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
     group->values[f][group->n_shots] = values[f];
   group->n_shots++;
+}
+
+void
+fc_stats_group_append_columns (FcStatsGroup        *group,
+                               guint                n,
+                               const double * const *columns)
+{
+  g_return_if_fail (group != NULL);
+  g_return_if_fail (columns != NULL);
+
+  if (group->n_shots + n > group->capacity)
+    fc_stats_group_reserve (group, MAX (n, group->capacity));
+  for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
+    {
+      double *out = group->values[f] + group->n_shots;
+
+      if (columns[f])
+        memcpy (out, columns[f], n * sizeof (double));
+      else
+        for (guint i = 0; i < n; i++)
+          out[i] = NAN;
+    }
+  group->n_shots += n;
 }
 
 static int

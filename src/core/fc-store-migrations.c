@@ -160,6 +160,27 @@ static const char migration_1[] =
   "  shot_seq INTEGER PRIMARY KEY REFERENCES shots(seq),\n"
   "  raw BLOB NOT NULL\n"
   ");\n"
+  /* Statistics read a configuration's measured values from these blocks
+   * — one row per 1024 shot sequence numbers, values stored column by
+   * column (fc-store-stats.c) — instead of stepping through a row per
+   * shot. A block is only written for a range no new shot can enter
+   * (seq only grows), and any change to one of its shots deletes it, so
+   * a block never disagrees with the shots table; a missing block just
+   * means those shots are read one by one and the block written again. */
+  "CREATE TABLE stats_blocks (\n"
+  "  config_id TEXT NOT NULL,\n"
+  "  block INTEGER NOT NULL,\n"
+  "  data BLOB NOT NULL,\n"
+  "  PRIMARY KEY (config_id, block)\n"
+  ") WITHOUT ROWID;\n"
+  "CREATE TRIGGER stats_blocks_on_update AFTER UPDATE ON shots BEGIN\n"
+  "  DELETE FROM stats_blocks WHERE block = old.seq >> 10\n"
+  "    AND config_id IN (old.config_id, new.config_id);\n"
+  "END;\n"
+  /* A deleted last shot lets its seq be used again: drop the whole range. */
+  "CREATE TRIGGER stats_blocks_on_delete AFTER DELETE ON shots BEGIN\n"
+  "  DELETE FROM stats_blocks WHERE block = old.seq >> 10;\n"
+  "END;\n"
   "CREATE TABLE shot_tags (\n"
   "  shot_id TEXT NOT NULL REFERENCES shots(id),\n"
   "  tag TEXT NOT NULL,\n"

@@ -259,26 +259,6 @@ pack_measurements (const FcShot *shot,
     }
 }
 
-static void
-unpack_measurements (const guint8 *blob,
-                     gsize         len,
-                     double       *values)
-{
-  for (guint i = 0; i < FC_SHOT_N_FIELDS; i++)
-    {
-      guint64 bits;
-
-      if (8 * (i + 1) > len)
-        {
-          values[i] = NAN;
-          continue;
-        }
-      memcpy (&bits, blob + 8 * i, 8);
-      bits = GUINT64_FROM_LE (bits);
-      memcpy (&values[i], &bits, 8);
-    }
-}
-
 gboolean
 _fc_store_insert_shot (FcStore      *self,
                        FcShot       *shot,
@@ -916,59 +896,4 @@ fc_store_import (FcStore          *self,
 fail:
   fc_store_rollback (self);
   return FALSE;
-}
-
-/* ---- statistics input --------------------------------------------------- */
-
-FcStatsInput *
-fc_store_load_stats_input (FcStore     *self,
-                           const char  *fitting_id,
-                           GError     **error)
-{
-  g_autoptr(FcStatsInput) input = fc_stats_input_new ();
-  g_autoptr(GPtrArray) configs = NULL;
-  double values[FC_SHOT_N_FIELDS];
-  int rc;
-
-  g_return_val_if_fail (FC_IS_STORE (self), NULL);
-
-  /* One read transaction: all groups from the same snapshot. */
-  if (!fc_store_exec (self, "BEGIN", error))
-    return NULL;
-
-  /* Groups in configuration order, including ones without shots yet,
-   * filled from the packed measurements (one column per row instead of
-   * 44) through the covering index shots_by_config. */
-  configs = fc_store_list_configs (self, fitting_id, error);
-  if (configs == NULL)
-    goto fail;
-  for (guint i = 0; i < configs->len; i++)
-    {
-      FcClubConfig *c = g_ptr_array_index (configs, i);
-      FcStatsGroup *g = fc_stats_input_get_group (input, c->id, c->role == FC_CONFIG_BASELINE);
-      sqlite3_stmt *stmt;
-
-      stmt = fc_store_statement (self,
-                                 "SELECT measurements FROM shots WHERE config_id = ? AND excluded = 0"
-                                 " ORDER BY seq", error);
-      if (stmt == NULL)
-        goto fail;
-      fc_bind_text (stmt, 1, c->id);
-      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-        {
-          unpack_measurements (sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0), values);
-          fc_stats_group_append (g, values);
-        }
-      sqlite3_reset (stmt);
-      if (rc != SQLITE_DONE)
-        goto sql_fail;
-    }
-  fc_store_rollback (self);
-  return g_steal_pointer (&input);
-
-sql_fail:
-  fc_store_set_error (self, error, rc, "reading shots for statistics");
-fail:
-  fc_store_rollback (self);
-  return NULL;
 }
