@@ -268,7 +268,8 @@ _fc_store_insert_shot (FcStore      *self,
 {
   sqlite3_stmt *stmt;
   g_autofree char *twin = NULL;
-  gint64 fingerprint = fc_shot_fingerprint (shot);
+  /* Only device shots are matched by content (see find_duplicate). */
+  gint64 fingerprint = shot->source_kind == FC_SOURCE_DEVICE ? fc_shot_fingerprint (shot) : 0;
   gint64 now = g_get_real_time ();
   guint8 packed[FC_SHOT_N_FIELDS * 8];
   int col = 1;
@@ -303,7 +304,9 @@ _fc_store_insert_shot (FcStore      *self,
   fc_bind_text_static (stmt, col++, shot->config_id);
   fc_bind_text_static (stmt, col++, shot->device_id);
   fc_bind_text_static (stmt, col++, shot->device_shot_id);
-  sqlite3_bind_int64 (stmt, col++, fingerprint);
+  if (shot->source_kind == FC_SOURCE_DEVICE)
+    sqlite3_bind_int64 (stmt, col, fingerprint);
+  col++;
   fc_bind_text_static (stmt, col++, fc_source_kind_to_string (shot->source_kind));
   fc_bind_text_static (stmt, col++, shot->source_protocol);
   fc_bind_text_static (stmt, col++, shot->source_detail);
