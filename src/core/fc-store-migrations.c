@@ -172,6 +172,7 @@ static const char migration_1[] =
   "CREATE TABLE stats_blocks (\n"
   "  config_id TEXT NOT NULL,\n"
   "  block INTEGER NOT NULL,\n"
+  "  shots INTEGER NOT NULL,\n"
   "  data BLOB NOT NULL,\n"
   "  PRIMARY KEY (config_id, block)\n"
   ") WITHOUT ROWID;\n"

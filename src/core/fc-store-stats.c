@@ -267,6 +267,24 @@ load_group (FcStore      *self,
   gint64 next = G_MININT64;   /* first seq not yet read */
   int rc;
 
+  /* Room for every shot at once: growing 44 columns by doubling costs
+   * more than reading them. The shots after the last block are at most
+   * a range or so. */
+  stmt = fc_store_statement (self,
+                             "SELECT coalesce(sum(shots), 0) FROM stats_blocks WHERE config_id = ?",
+                             error);
+  if (stmt == NULL)
+    return FALSE;
+  fc_bind_text_static (stmt, 1, config_id);
+  if ((rc = sqlite3_step (stmt)) != SQLITE_ROW)
+    {
+      fc_store_set_error (self, error, rc, "reading statistics blocks");
+      sqlite3_reset (stmt);
+      return FALSE;
+    }
+  fc_stats_group_reserve (group, sqlite3_column_int (stmt, 0) + (1 << BLOCK_SHIFT));
+  sqlite3_reset (stmt);
+
   /* Blocks and the rows between them, in seq order. The statement for
    * the rows is another one, so both can be stepped at once. */
   stmt = fc_store_statement (self,
@@ -351,8 +369,8 @@ save_blocks (FcStore    *self,
           g_autoptr(GBytes) data = block_encode (p);
 
           stmt = fc_store_statement (self,
-                                     "INSERT OR REPLACE INTO stats_blocks (config_id, block, data)"
-                                     " VALUES (?, ?, ?)", &error);
+                                     "INSERT OR REPLACE INTO stats_blocks (config_id, block, shots, data)"
+                                     " VALUES (?, ?, ?, ?)", &error);
           if (stmt == NULL)
             {
               fc_store_rollback (self);
@@ -360,7 +378,8 @@ save_blocks (FcStore    *self,
             }
           fc_bind_text_static (stmt, 1, key);
           sqlite3_bind_int64 (stmt, 2, p->block);
-          sqlite3_bind_blob64 (stmt, 3, g_bytes_get_data (data, NULL), g_bytes_get_size (data),
+          sqlite3_bind_int (stmt, 3, p->n);
+          sqlite3_bind_blob64 (stmt, 4, g_bytes_get_data (data, NULL), g_bytes_get_size (data),
                                SQLITE_STATIC);
           if (!fc_store_step_done (self, stmt, &error))
             {
