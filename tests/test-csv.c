@@ -206,6 +206,82 @@ test_wide_rows (void)
   g_assert_cmpstr (record.fields[499].text, ==, "value 499");
 }
 
+static void
+assert_same_as_strtod (const char *text)
+{
+  double fast = 0, slow = g_ascii_strtod (text, NULL);
+
+  if (!fc_csv_parse_decimal (text, strlen (text), &fast))
+    g_error ("'%s' was refused", text);
+  /* bit for bit, sign of zero included */
+  if (memcmp (&fast, &slow, sizeof fast) != 0)
+    g_error ("'%s': %.17g, strtod says %.17g", text, fast, slow);
+}
+
+/* The importer's number parser must give exactly what strtod gives for
+ * every plain decimal, and refuse everything else. */
+static void
+test_parse_decimal (void)
+{
+  static const char * const refused[] = {
+    "", "-", "+", ".", "-.", "e5", "1e", "1e+", "nan", "NaN", "inf", "-inf",
+    "0x10", "1,5", " 1", "1 ", "1.2.3", "++1", "--1", "1e5.5", "1ee5", "1-",
+    "1.5R", "٣",
+  };
+  static const char * const accepted[] = {
+    "0", "-0", "+0", "0.0", "-0.0", "1", "-1", "+1", "1.", ".5", "-.5", "00012.50",
+    "152.3", "-2.41", "87.85343593", "0.775", "-0.826771654", "16777215",
+    "1e5", "1E5", "1e-5", "2.5e+3", "123456789012345", "9007199254740992",
+    "9007199254740993", "12345678901234567890", "1234567890123456789012345",
+    "0.1", "0.30000000000000004", "1e22", "1e23", "1e-22", "1e-23", "4.9e-324",
+    "1.7976931348623157e308", "2.2250738585072014e-308", "1e400", "1e-400",
+    "0.000000000000000000000000000001", "3.14159265358979323846264338327950288",
+  };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (2026);
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      double v;
+
+      if (fc_csv_parse_decimal (refused[i], strlen (refused[i]), &v))
+        g_error ("'%s' was accepted as %g", refused[i], v);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (accepted); i++)
+    assert_same_as_strtod (accepted[i]);
+
+  /* what exports contain: up to 12 digits either side of the point */
+  for (guint i = 0; i < 200000; i++)
+    {
+      char text[64];
+      int int_digits = g_rand_int_range (rand, 0, 8);
+      int frac_digits = g_rand_int_range (rand, 0, 13);
+      int n = 0;
+
+      if (g_rand_boolean (rand))
+        text[n++] = '-';
+      for (int d = 0; d < int_digits; d++)
+        text[n++] = '0' + g_rand_int_range (rand, 0, 10);
+      if (frac_digits > 0 || int_digits == 0)
+        {
+          text[n++] = '.';
+          for (int d = 0; d < MAX (frac_digits, 1); d++)
+            text[n++] = '0' + g_rand_int_range (rand, 0, 10);
+        }
+      if (g_rand_int_range (rand, 0, 10) == 0)
+        n += g_snprintf (text + n, sizeof text - n, "e%d", g_rand_int_range (rand, -30, 31));
+      text[n] = '\0';
+      assert_same_as_strtod (text);
+    }
+
+  /* and only the given length counts */
+  {
+    double v;
+
+    g_assert_true (fc_csv_parse_decimal ("12.5,7", 4, &v));
+    g_assert_cmpfloat (v, ==, 12.5);
+  }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -218,5 +294,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/csv/embedded-nul", test_embedded_nul);
   g_test_add_func ("/csv/unterminated-quote", test_unterminated_quote);
   g_test_add_func ("/csv/wide-rows", test_wide_rows);
+  g_test_add_func ("/csv/parse-decimal", test_parse_decimal);
   return g_test_run ();
 }

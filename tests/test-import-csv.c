@@ -110,13 +110,11 @@ assert_common (FcImportBatch *batch,
                GBytes        *bytes,
                const char    *format)
 {
-  g_autofree char *sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
   g_autofree char *protocol = g_strconcat ("csv/", format, NULL);
   g_autofree char *device = g_strconcat ("file/", format, NULL);
 
   g_assert_cmpstr (batch->format, ==, format);
   g_assert_nonnull (batch->format_label);
-  g_assert_cmpstr (batch->sha256, ==, sha256);
   g_assert_null (batch->document);
   g_assert_nonnull (batch->header);
 
@@ -135,14 +133,33 @@ assert_common (FcImportBatch *batch,
       g_assert_true (fc_shot_validate (shot, &error));
       g_assert_no_error (error);
 
-      /* device_shot_id = SHA-1 of the raw row, then the occurrence */
+      /* device_shot_id = a hash of the raw row, then the occurrence */
       hash = shot->device_shot_id;
-      g_assert_cmpuint (strlen (hash), >=, 42);
-      g_assert_cmpint (hash[40], ==, '#');
+      g_assert_cmpuint (strlen (hash), >=, 18);
+      for (guint k = 0; k < 16; k++)
+        g_assert_true (g_ascii_isxdigit (hash[k]) && !g_ascii_isupper (hash[k]));
+      g_assert_cmpint (hash[16], ==, '#');
+
+      /* the raw payload is the row itself, as it is in the file */
       {
-        g_autofree char *sha1 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA1, shot->raw);
-        g_assert_cmpmem (hash, 40, sha1, 40);
+        gsize file_len, raw_len;
+        const char *file = g_bytes_get_data (bytes, &file_len);
+        const char *raw = g_bytes_get_data (shot->raw, &raw_len);
+
+        g_autofree char *row = g_strndup (raw, raw_len);
+
+        g_assert_cmpuint (raw_len, >, 0);
+        g_assert_nonnull (g_strstr_len (file, file_len, row));
       }
+      for (guint j = 0; j < i; j++)
+        {
+          FcShot *earlier = g_ptr_array_index (batch->shots, j);
+
+          /* same row bytes, same hash (occurrence differs); else different */
+          g_assert_cmpint (g_bytes_equal (earlier->raw, shot->raw), ==,
+                           strncmp (earlier->device_shot_id, hash, 17) == 0);
+          g_assert_cmpstr (earlier->device_shot_id, !=, hash);
+        }
     }
 }
 
@@ -848,20 +865,28 @@ test_duplicate_rows (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(FcImportBatch) a = parse_text (short_text, &error);
   g_autoptr(FcImportBatch) b = parse_text (long_text, &error);
-  g_autofree char *sha1 = g_compute_checksum_for_string (G_CHECKSUM_SHA1, "Driver,150,250,30,2500", -1);
-  g_autofree char *id1 = g_strconcat (sha1, "#1", NULL);
-  g_autofree char *id2 = g_strconcat (sha1, "#2", NULL);
-  g_autofree char *id3 = g_strconcat (sha1, "#3", NULL);
+  const char *first;
+  g_autofree char *hash = NULL;
+  g_autofree char *id1 = NULL, *id2 = NULL, *id3 = NULL;
 
   g_assert_no_error (error);
   g_assert_cmpuint (a->shots->len, ==, 2);
   g_assert_cmpuint (b->shots->len, ==, 4);
+
+  /* "<hash of the row>#<occurrence>" */
+  first = ((FcShot *) a->shots->pdata[0])->device_shot_id;
+  g_assert_nonnull (strchr (first, '#'));
+  hash = g_strndup (first, strchr (first, '#') - first);
+  id1 = g_strconcat (hash, "#1", NULL);
+  id2 = g_strconcat (hash, "#2", NULL);
+  id3 = g_strconcat (hash, "#3", NULL);
   g_assert_cmpstr (((FcShot *) a->shots->pdata[0])->device_shot_id, ==, id1);
   g_assert_cmpstr (((FcShot *) a->shots->pdata[1])->device_shot_id, ==, id2);
   g_assert_cmpstr (((FcShot *) b->shots->pdata[0])->device_shot_id, ==, id1);
   g_assert_cmpstr (((FcShot *) b->shots->pdata[1])->device_shot_id, ==, id2);
   g_assert_cmpstr (((FcShot *) b->shots->pdata[2])->device_shot_id, ==, id3);
   g_assert_true (g_str_has_suffix (((FcShot *) b->shots->pdata[3])->device_shot_id, "#1"));
+  g_assert_false (g_str_has_prefix (((FcShot *) b->shots->pdata[3])->device_shot_id, hash));
 }
 
 static void

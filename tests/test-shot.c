@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "fc-error.h"
 #include "fc-shot.h"
+#include "fc-uuid.h"
 
 #include <math.h>
+#include <string.h>
 
 static void
 test_field_names (void)
@@ -141,6 +143,27 @@ test_fingerprint_and_copy (void)
   g_assert_cmpint (fc_shot_fingerprint (a), !=, fc_shot_fingerprint (b));
 }
 
+/* Our ids go to the cloud as primary keys: they must be well-formed
+ * version 4 UUIDs and not repeat. */
+static void
+test_uuid (void)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < 20000; i++)
+    {
+      char *id = fc_uuid_new ();
+
+      g_assert_true (g_uuid_string_is_valid (id));
+      g_assert_cmpuint (strlen (id), ==, 36);
+      g_assert_cmpint (id[14], ==, '4');
+      g_assert_nonnull (strchr ("89ab", id[19]));
+      for (const char *p = id; *p; p++)
+        g_assert_false (g_ascii_isupper (*p));
+      g_assert_true (g_hash_table_add (seen, id));
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -151,5 +174,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/shot/spin-completion", test_spin_completion);
   g_test_add_func ("/shot/orphan-values", test_orphans);
   g_test_add_func ("/shot/fingerprint-and-copy", test_fingerprint_and_copy);
+  g_test_add_func ("/shot/uuid", test_uuid);
   return g_test_run ();
 }

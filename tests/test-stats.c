@@ -881,6 +881,68 @@ test_order_invariance (void)
   g_assert_true (changed);
 }
 
+/* A large fitting is computed by two threads: every number must be the
+ * one a single thread gets for each configuration on its own. */
+static void
+test_parallel_matches_single (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (2611);
+  g_autoptr(FcStatsInput) all = fc_stats_input_new ();
+  g_autoptr(FcFittingStats) together = NULL;
+  const char *ids[] = { "base", "t1", "t2" };
+
+  for (guint g = 0; g < G_N_ELEMENTS (ids); g++)
+    {
+      FcStatsGroup *group = fc_stats_input_get_group (all, ids[g], g == 0);
+
+      for (guint i = 0; i < 3000 + g * 500; i++)
+        {
+          double row[FC_SHOT_N_FIELDS];
+
+          for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
+            row[f] = (f + i) % 7 == 0 ? NAN : g_rand_double_range (rand, -100.0, 300.0);
+          fc_stats_group_append (group, row);
+        }
+    }
+  /* past the threshold for a second thread */
+  g_assert_cmpuint ((3000 + 3500 + 4000) * FC_SHOT_N_FIELDS, >=, 200000);
+  together = fc_stats_compute (all);
+
+  for (guint g = 0; g < G_N_ELEMENTS (ids); g++)
+    {
+      const FcStatsGroup *src = g_ptr_array_index (all->groups, g);
+      g_autoptr(FcStatsInput) one = fc_stats_input_new ();
+      FcStatsGroup *copy = fc_stats_input_get_group (one, ids[g], g == 0);
+      g_autoptr(FcFittingStats) alone = NULL;
+      const FcConfigStats *a, *b;
+
+      for (guint i = 0; i < src->n_shots; i++)
+        {
+          double row[FC_SHOT_N_FIELDS];
+
+          for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
+            row[f] = src->values[f][i];
+          fc_stats_group_append (copy, row);
+        }
+      /* below the threshold: one thread */
+      g_assert_cmpuint (src->n_shots * FC_SHOT_N_FIELDS, <, 200000);
+      alone = fc_stats_compute (one);
+      a = g_ptr_array_index (together->configs, g);
+      b = g_ptr_array_index (alone->configs, 0);
+      g_assert_cmpstr (a->config_id, ==, b->config_id);
+      for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
+        {
+          g_assert_cmpuint (a->fields[f].count, ==, b->fields[f].count);
+          g_assert_cmpmem (&a->fields[f].mean, sizeof (double), &b->fields[f].mean, sizeof (double));
+          g_assert_cmpmem (&a->fields[f].sd, sizeof (double), &b->fields[f].sd, sizeof (double));
+          g_assert_cmpmem (&a->fields[f].median, sizeof (double), &b->fields[f].median, sizeof (double));
+          g_assert_cmpmem (&a->fields[f].min, sizeof (double), &b->fields[f].min, sizeof (double));
+          g_assert_cmpmem (&a->fields[f].max, sizeof (double), &b->fields[f].max, sizeof (double));
+        }
+      g_assert_cmpmem (&a->dispersion, sizeof a->dispersion, &b->dispersion, sizeof b->dispersion);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -902,5 +964,6 @@ main (int   argc,
   g_test_add_func ("/stats/deltas/baseline", test_deltas);
   g_test_add_func ("/stats/deltas/no-baseline", test_no_baseline);
   g_test_add_func ("/stats/order-invariance", test_order_invariance);
+  g_test_add_func ("/stats/parallel-matches-single", test_parallel_matches_single);
   return g_test_run ();
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <glib/gstdio.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <string.h>
 
 #include "fc-error.h"
+#include "fc-stats.h"
 #include "fc-store.h"
 #include "pii-helpers.h"
 
@@ -467,6 +469,196 @@ test_default_path (void)
   g_assert_true (g_str_has_prefix (path, g_get_user_data_dir ()));
 }
 
+/* A commit never waits for a checkpoint: a thread of the store copies
+ * the write-ahead log into the database file once it passes about 4 MB,
+ * and closing the store while it works loses nothing. */
+static void
+test_background_checkpoint (Fixture *fx, gconstpointer data)
+{
+  const guint n = 1500;
+  g_autofree char *pad = g_strnfill (4000, 'x');
+  g_autoptr(GPtrArray) shots = g_ptr_array_new_with_free_func ((GDestroyNotify) fc_shot_free);
+  g_autofree FcAddResult *results = g_new0 (FcAddResult, n);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *integrity = NULL;
+  GStatBuf st = { 0 };
+  gint64 deadline;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("ckpt-%u", i);
+      FcShot *s = device_shot ("ckpt-device", id, 60.0 + i * 0.01);
+
+      g_bytes_unref (s->raw);
+      s->raw = g_bytes_new (pad, strlen (pad));
+      g_ptr_array_add (shots, s);
+    }
+  g_assert_true (fc_store_add_shots (fx->store, (FcShot **) shots->pdata, n, "Bay 1", results, &error));
+  g_assert_no_error (error);
+
+  /* 1,500 raw payloads of 4 KB: the database file holds them only once
+   * the WAL has been checkpointed into it. */
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_assert_cmpint (g_stat (fx->path, &st), ==, 0);
+      if (st.st_size >= (goffset) n * 4000)
+        break;
+      g_usleep (20 * 1000);
+    }
+  g_assert_cmpint (st.st_size, >=, (goffset) n * 4000);
+
+  /* More commits, then close right away: whatever the checkpointer is
+   * doing, every shot is there after reopening. */
+  for (guint i = 0; i < n; i++)
+    {
+      FcShot *s = g_ptr_array_index (shots, i);
+      g_autofree char *id = g_strdup_printf ("ckpt2-%u", i);
+
+      g_clear_pointer (&s->id, g_free);
+      g_free (s->device_shot_id);
+      s->device_shot_id = g_steal_pointer (&id);
+      fc_shot_set (s, FC_FIELD_LAUNCH_ANGLE, 14.0);   /* not a content duplicate */
+    }
+  g_assert_true (fc_store_add_shots (fx->store, (FcShot **) shots->pdata, n, "Bay 1", results, &error));
+  g_assert_no_error (error);
+  g_clear_object (&fx->store);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM shots WHERE device_id = 'ckpt-device'"), ==, 2 * n);
+  integrity = peek (fx->path, "PRAGMA integrity_check");
+  g_assert_cmpstr (integrity, ==, "ok");
+}
+
+/* What the statistics of a configuration must read: its included shots'
+ * packed values in seq order, straight from SQL with another connection. */
+static void
+assert_group_matches_rows (Fixture *fx, FcStatsGroup *g)
+{
+  sqlite3 *db;
+  sqlite3_stmt *stmt;
+  guint i = 0;
+
+  g_assert_cmpint (sqlite3_open (fx->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT measurements FROM shots WHERE config_id = ?"
+                                       " AND excluded = 0 ORDER BY seq", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, g->config_id, -1, SQLITE_TRANSIENT);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      const guint8 *blob = sqlite3_column_blob (stmt, 0);
+
+      g_assert_cmpuint (i, <, g->n_shots);
+      g_assert_cmpint (sqlite3_column_bytes (stmt, 0), ==, FC_SHOT_N_FIELDS * 8);
+      for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
+        g_assert_cmpmem (&g->values[f][i], 8, blob + 8 * f, 8);
+      i++;
+    }
+  g_assert_cmpuint (i, ==, g->n_shots);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+static void
+assert_stats_input_matches_rows (Fixture *fx, const char *fitting_id, guint expected_groups)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcStatsInput) input = fc_store_load_stats_input (fx->store, fitting_id, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (input->groups->len, ==, expected_groups);
+  for (guint i = 0; i < input->groups->len; i++)
+    assert_group_matches_rows (fx, g_ptr_array_index (input->groups, i));
+}
+
+static void
+add_config_shots (Fixture *fx, const char *fitting_id, const char *config_id, guint n, guint salt)
+{
+  g_autoptr(GPtrArray) shots = g_ptr_array_new_with_free_func ((GDestroyNotify) fc_shot_free);
+  g_autofree FcAddResult *results = g_new0 (FcAddResult, n);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%u-%u", salt, i);
+      FcShot *s = device_shot ("stats-device", id, 30.0 + (salt * 1000 + i) * 0.0005);
+
+      s->fitting_id = g_strdup (fitting_id);
+      s->config_id = g_strdup (config_id);
+      /* some fields only now and then, so blocks carry absent values */
+      if (i % 3 == 0)
+        fc_shot_set (s, FC_FIELD_CARRY, 200.0 + i % 97);
+      if (salt % 2)
+        fc_shot_set (s, FC_FIELD_SPIN_RATE, 2500.0 + i);
+      g_ptr_array_add (shots, s);
+    }
+  g_assert_true (fc_store_add_shots (fx->store, (FcShot **) shots->pdata, n, NULL, results, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpint (results[i], ==, FC_ADD_INSERTED);
+}
+
+/* Statistics read per-range blocks where they can; whatever happens to
+ * the shots (more shots, exclusions, moves, a damaged block), what they
+ * read is exactly what the shots table holds. */
+static void
+test_stats_blocks (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcFitting) fitting = fc_fitting_new (FC_FITTING_DRIVER, "Bay 9");
+  g_autoptr(FcClubConfig) a = fc_club_config_new (FC_CONFIG_BASELINE, "A");
+  g_autoptr(FcClubConfig) b = fc_club_config_new (FC_CONFIG_TEST, "B");
+  g_autoptr(GPtrArray) shots = NULL;
+  const char *moved[3] = { NULL };
+  sqlite3 *db;
+
+  g_assert_true (fc_store_add_fitting (fx->store, fitting, &error));
+  a->fitting_id = g_strdup (fitting->id);
+  b->fitting_id = g_strdup (fitting->id);
+  g_assert_true (fc_store_add_config (fx->store, a, &error));
+  g_assert_true (fc_store_add_config (fx->store, b, &error));
+  g_assert_no_error (error);
+
+  /* A and B in turns, so ranges hold shots of both */
+  for (guint round = 0; round < 6; round++)
+    add_config_shots (fx, fitting->id, round % 2 ? b->id : a->id, 700, round);
+
+  assert_stats_input_matches_rows (fx, fitting->id, 2);   /* writes blocks */
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM stats_blocks"), >=, 4);
+  assert_stats_input_matches_rows (fx, fitting->id, 2);   /* reads them */
+
+  /* exclusions, a move from A to B, more shots: blocks of those ranges go */
+  shots = fc_store_list_shots (fx->store, fitting->id, &error);
+  g_assert_no_error (error);
+  g_assert_true (fc_store_set_shot_excluded (fx->store, ((FcShot *) shots->pdata[5])->id, TRUE,
+                                             "mishit", &error));
+  g_assert_true (fc_store_set_shot_excluded (fx->store, ((FcShot *) shots->pdata[2500])->id, TRUE,
+                                             "mishit", &error));
+  moved[0] = ((FcShot *) shots->pdata[10])->id;
+  moved[1] = ((FcShot *) shots->pdata[1800])->id;
+  g_assert_true (fc_store_move_shots (fx->store, moved, b->id, &error));
+  g_assert_no_error (error);
+  add_config_shots (fx, fitting->id, a->id, 300, 100);
+  assert_stats_input_matches_rows (fx, fitting->id, 2);
+  assert_stats_input_matches_rows (fx, fitting->id, 2);
+
+  /* undo an exclusion */
+  g_assert_true (fc_store_set_shot_excluded (fx->store, ((FcShot *) shots->pdata[5])->id, FALSE,
+                                             NULL, &error));
+  assert_stats_input_matches_rows (fx, fitting->id, 2);
+
+  /* a block that does not parse is read around, then written again */
+  g_assert_cmpint (sqlite3_open (fx->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE stats_blocks SET data = x'0102'"
+                                 " WHERE rowid IN (SELECT rowid FROM stats_blocks LIMIT 1)",
+                                 NULL, NULL, NULL), !=, SQLITE_OK);   /* WITHOUT ROWID */
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE stats_blocks SET data = x'0102'"
+                                 " WHERE block = (SELECT min(block) FROM stats_blocks)",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_changes (db), >, 0);
+  sqlite3_close (db);
+  assert_stats_input_matches_rows (fx, fitting->id, 2);
+  g_assert_cmpint (count (fx, "SELECT count(*) FROM stats_blocks WHERE length(data) = 2"), ==, 0);
+  assert_stats_input_matches_rows (fx, fitting->id, 2);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -480,6 +672,8 @@ main (int argc, char *argv[])
   ADD ("rollback-leaves-nothing", test_rollback_leaves_nothing);
   ADD ("exclusion-and-tags", test_exclusion_and_tags);
   ADD ("outbox-peek", test_outbox_peek);
+  ADD ("background-checkpoint", test_background_checkpoint);
+  ADD ("stats-blocks", test_stats_blocks);
 #undef ADD
   g_test_add_func ("/store/bad-files", test_bad_files);
   g_test_add_func ("/store/default-path", test_default_path);

@@ -313,3 +313,93 @@ fc_csv_reader_next (FcCsvReader *self,
   self->line = line;
   return TRUE;
 }
+
+gboolean
+fc_csv_parse_decimal (const char *text,
+                      gsize       len,
+                      double     *value)
+{
+  /* Every power of ten up to 1e22 is exact in a double. */
+  static const double exact_powers[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+  };
+  const char *p = text, *end = text + len;
+  gboolean negative = FALSE;
+  guint64 mantissa = 0;
+  guint significant = 0, int_digits = 0, frac_digits = 0;
+  int exponent = 0, scale;
+
+  g_return_val_if_fail (value != NULL, FALSE);
+
+  if (p < end && (*p == '+' || *p == '-'))
+    negative = *p++ == '-';
+  for (; p < end && g_ascii_isdigit (*p); p++, int_digits++)
+    {
+      if (mantissa == 0 && *p == '0')
+        continue;
+      if (significant < 19)
+        mantissa = mantissa * 10 + (*p - '0');
+      else
+        exponent++;   /* digits past the 19th only scale (slow path below) */
+      significant++;
+    }
+  if (p < end && *p == '.')
+    {
+      for (p++; p < end && g_ascii_isdigit (*p); p++, frac_digits++)
+        {
+          if (mantissa == 0 && *p == '0')
+            exponent--;
+          else
+            {
+              if (significant < 19)
+                {
+                  mantissa = mantissa * 10 + (*p - '0');
+                  exponent--;
+                }
+              significant++;
+            }
+        }
+    }
+  if (int_digits + frac_digits == 0)
+    return FALSE;
+  if (p < end && (*p == 'e' || *p == 'E'))
+    {
+      gboolean exp_negative = FALSE;
+      int e = 0;
+      guint exp_digits = 0;
+
+      p++;
+      if (p < end && (*p == '+' || *p == '-'))
+        exp_negative = *p++ == '-';
+      for (; p < end && g_ascii_isdigit (*p); p++, exp_digits++)
+        if (e < 100000)
+          e = e * 10 + (*p - '0');
+      if (exp_digits == 0)
+        return FALSE;
+      exponent += exp_negative ? -e : e;
+    }
+  if (p != end)
+    return FALSE;
+
+  /* Clinger's fast path: an integer below 2^53 times or divided by an
+   * exact power of ten is one correctly rounded IEEE operation. Launch
+   * monitor values ("152.3", "-2.41") always take it. */
+  scale = exponent < 0 ? -exponent : exponent;
+  if (significant <= 19 && mantissa <= (G_GUINT64_CONSTANT (1) << 53) && scale <= 22)
+    {
+      double v = (double) mantissa;
+
+      v = exponent < 0 ? v / exact_powers[scale] : v * exact_powers[scale];
+      *value = negative ? -v : v;
+      return TRUE;
+    }
+
+  /* Anything else: the C library's correctly rounded conversion. */
+  {
+    g_autofree char *copy = g_strndup (text, len);
+
+    *value = g_ascii_strtod (copy, NULL);
+  }
+  return TRUE;
+}

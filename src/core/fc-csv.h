@@ -67,6 +67,15 @@ fc_csv_strip (const char **text,
   *len = n;
 }
 
+/* A plain decimal number as spreadsheets and launch-monitor software
+ * write them: [+-]digits[.digits][e[+-]digits], nothing else (no "nan",
+ * "inf", hexadecimal, blanks or thousands separators). The result is the
+ * correctly rounded double, exactly what strtod gives; FALSE when @text
+ * is not such a number. */
+gboolean     fc_csv_parse_decimal (const char *text,
+                                   gsize       len,
+                                   double     *value);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FcCsvReader, fc_csv_reader_free)
 
 G_END_DECLS

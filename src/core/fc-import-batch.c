@@ -20,7 +20,6 @@ fc_import_batch_free (FcImportBatch *batch)
   g_free (batch->format);
   g_free (batch->format_label);
   g_free (batch->file_name);
-  g_free (batch->sha256);
   g_clear_pointer (&batch->header, g_bytes_unref);
   g_clear_pointer (&batch->shots, g_ptr_array_unref);
   /* batch->document is left alone: CSV batches never set it, and its

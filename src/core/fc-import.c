@@ -163,8 +163,6 @@ fc_import_parse_bytes (const char  *display_name,
     {
       if (batch->file_name == NULL)
         batch->file_name = g_strdup (display_name);
-      if (batch->sha256 == NULL)
-        batch->sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
     }
   return batch;
 }

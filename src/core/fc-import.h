@@ -16,7 +16,6 @@ typedef struct {
   char      *format;          /* machine name, e.g. "trackman-tps" */
   char      *format_label;    /* for people, e.g. "TrackMan TPS CSV export" */
   char      *file_name;       /* display name used in messages */
-  char      *sha256;          /* of the whole file */
   GBytes    *header;          /* header lines (and units row) verbatim, for re-parsing */
   GPtrArray *shots;           /* of FcShot*, in file order */
   guint      dropped_values;  /* placeholder values dropped (see fc_shot_drop_orphan_values) */

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Columns start small: most fittings have a few dozen shots per club,
  * and doubling keeps a 100,000-shot import at O(n) copies overall. */
@@ -115,6 +116,29 @@ fc_stats_group_append (FcStatsGroup *group,
   for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
     group->values[f][group->n_shots] = values[f];
   group->n_shots++;
+}
+
+void
+fc_stats_group_append_columns (FcStatsGroup        *group,
+                               guint                n,
+                               const double * const *columns)
+{
+  g_return_if_fail (group != NULL);
+  g_return_if_fail (columns != NULL);
+
+  if (group->n_shots + n > group->capacity)
+    fc_stats_group_reserve (group, MAX (n, group->capacity));
+  for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
+    {
+      double *out = group->values[f] + group->n_shots;
+
+      if (columns[f])
+        memcpy (out, columns[f], n * sizeof (double));
+      else
+        for (guint i = 0; i < n; i++)
+          out[i] = NAN;
+    }
+  group->n_shots += n;
 }
 
 static int
@@ -470,14 +494,49 @@ fc_fitting_stats_free (FcFittingStats *stats)
   g_free (stats);
 }
 
+/* The fields of a fitting are independent: with more than one core they
+ * are shared between the calling thread and one worker, each with its
+ * own scratch buffers (a 100,000-shot fitting: about half the time). */
+typedef struct {
+  const FcStatsInput *input;
+  FcFittingStats     *stats;
+  guint               max_shots;
+  guint               first;     /* of the (group, field) pairs */
+  guint               end;
+} FieldRange;
+
+static gpointer
+compute_fields (gpointer data)
+{
+  FieldRange *range = data;
+  g_autofree double *scratch = g_new (double, MAX (range->max_shots, 1));
+  g_autofree double *tmp = g_new (double, MAX (range->max_shots, 1));
+
+  /* Selection needs a copy it may reorder (the columns stay untouched)
+   * and a second buffer to partition into. */
+  for (guint k = range->first; k < range->end; k++)
+    {
+      guint g = k / FC_SHOT_N_FIELDS, f = k % FC_SHOT_N_FIELDS;
+      const FcStatsGroup *group = g_ptr_array_index (range->input->groups, g);
+      FcConfigStats *config = g_ptr_array_index (range->stats->configs, g);
+
+      compute_field (group->values[f], group->n_shots, scratch, tmp, &config->fields[f]);
+    }
+  return NULL;
+}
+
+/* Below this many values the second thread costs more than it saves. */
+#define PARALLEL_MIN_VALUES 200000
+
 FcFittingStats *
 fc_stats_compute (const FcStatsInput *input)
 {
   g_autoptr(FcFittingStats) stats = NULL;
-  g_autofree double *scratch = NULL;
-  g_autofree double *tmp = NULL;
   const FcConfigStats *baseline = NULL;
-  guint max_shots = 0;
+  guint max_shots = 0, n_pairs;
+  guint64 n_values = 0;
+  FieldRange mine, theirs;
+  GThread *worker = NULL;
 
   g_return_val_if_fail (input != NULL, NULL);
 
@@ -488,27 +547,37 @@ fc_stats_compute (const FcStatsInput *input)
   for (guint g = 0; g < input->groups->len; g++)
     {
       const FcStatsGroup *group = g_ptr_array_index (input->groups, g);
-      max_shots = MAX (max_shots, group->n_shots);
-    }
-  /* Two scratch buffers serve every field of every group: selection
-   * needs a copy it may reorder (the columns stay untouched) and a second
-   * buffer to partition into. */
-  scratch = g_new (double, MAX (max_shots, 1));
-  tmp = g_new (double, MAX (max_shots, 1));
-
-  for (guint g = 0; g < input->groups->len; g++)
-    {
-      const FcStatsGroup *group = g_ptr_array_index (input->groups, g);
       FcConfigStats *config = g_new0 (FcConfigStats, 1);
 
+      max_shots = MAX (max_shots, group->n_shots);
+      n_values += (guint64) group->n_shots * FC_SHOT_N_FIELDS;
       config->config_id = g_strdup (group->config_id);
       config->is_baseline = group->is_baseline;
       config->n_shots = group->n_shots;
-      for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
-        compute_field (group->values[f], group->n_shots, scratch, tmp, &config->fields[f]);
-      compute_dispersion (group, &config->dispersion);
       g_ptr_array_add (stats->configs, config);
+    }
 
+  n_pairs = input->groups->len * FC_SHOT_N_FIELDS;
+  mine = (FieldRange) { input, stats, max_shots, 0, n_pairs };
+  if (n_values >= PARALLEL_MIN_VALUES && g_get_num_processors () > 1)
+    {
+      /* Pairs are of similar cost when groups are of similar size; an
+       * even split of the pairs is good enough. */
+      theirs = (FieldRange) { input, stats, max_shots, n_pairs / 2, n_pairs };
+      mine.end = n_pairs / 2;
+      worker = g_thread_try_new ("fc-stats", compute_fields, &theirs, NULL);
+      if (worker == NULL)
+        mine.end = n_pairs;
+    }
+  compute_fields (&mine);
+  if (worker)
+    g_thread_join (worker);
+
+  for (guint g = 0; g < stats->configs->len; g++)
+    {
+      FcConfigStats *config = g_ptr_array_index (stats->configs, g);
+
+      compute_dispersion (g_ptr_array_index (input->groups, g), &config->dispersion);
       if (baseline == NULL && config->is_baseline)
         baseline = config;
     }

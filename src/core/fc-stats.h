@@ -38,6 +38,11 @@ void          fc_stats_group_reserve   (FcStatsGroup *group,
 /* Appends one shot's values (array of FC_SHOT_N_FIELDS, NAN = absent). */
 void          fc_stats_group_append    (FcStatsGroup *group,
                                         const double *values);
+/* Appends @n shots given column by column: @columns[field] points to @n
+ * values, or is NULL when none of these shots measured the field. */
+void          fc_stats_group_append_columns (FcStatsGroup        *group,
+                                             guint                n,
+                                             const double * const *columns);
 
 typedef struct {
   guint  count;       /* shots that measured the field */

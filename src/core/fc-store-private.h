@@ -7,6 +7,7 @@
 #include "fc-field-cipher.h"
 #include "fc-fitting-document.h"
 #include "fc-store.h"
+#include "fc-store-checkpointer.h"
 
 G_BEGIN_DECLS
 
@@ -16,11 +17,13 @@ struct _FcStore {
   sqlite3    *db;
   char       *path;
   GHashTable *statements;     /* SQL text -> sqlite3_stmt*, prepared once */
+  GHashTable *statements_by_address; /* SQL pointer -> the same, not owned */
   guint       busy_timeout_ms;
   gint64      dedupe_window_us;
   char       *shot_columns;   /* "ball_speed_mps, launch_angle_deg, ..." */
   char       *shot_insert_sql;
   char       *shot_select_sql;
+  FcStoreCheckpointer *checkpointer;
 
   /* Customer PII (fc-store-pii.c): NULL cipher means locked, and
    * pii_lock_reason says why, for the error a fitter sees. */
@@ -62,6 +65,11 @@ gboolean      fc_store_enqueue       (FcStore      *self,
                                       GError      **error);
 
 void          fc_bind_text           (sqlite3_stmt *stmt,
+                                      int           index,
+                                      const char   *text);
+/* Without a copy: only for text that outlives the statement's step (the
+ * hot insert path binds a dozen strings per shot). */
+void          fc_bind_text_static    (sqlite3_stmt *stmt,
                                       int           index,
                                       const char   *text);
 void          fc_bind_double         (sqlite3_stmt *stmt,

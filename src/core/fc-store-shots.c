@@ -3,6 +3,7 @@
 
 #include "fc-store-private.h"
 #include "fc-record-json.h"
+#include "fc-uuid.h"
 
 #include <math.h>
 #include <string.h>
@@ -258,26 +259,6 @@ pack_measurements (const FcShot *shot,
     }
 }
 
-static void
-unpack_measurements (const guint8 *blob,
-                     gsize         len,
-                     double       *values)
-{
-  for (guint i = 0; i < FC_SHOT_N_FIELDS; i++)
-    {
-      guint64 bits;
-
-      if (8 * (i + 1) > len)
-        {
-          values[i] = NAN;
-          continue;
-        }
-      memcpy (&bits, blob + 8 * i, 8);
-      bits = GUINT64_FROM_LE (bits);
-      memcpy (&values[i], &bits, 8);
-    }
-}
-
 gboolean
 _fc_store_insert_shot (FcStore      *self,
                        FcShot       *shot,
@@ -287,7 +268,8 @@ _fc_store_insert_shot (FcStore      *self,
 {
   sqlite3_stmt *stmt;
   g_autofree char *twin = NULL;
-  gint64 fingerprint = fc_shot_fingerprint (shot);
+  /* Only device shots are matched by content (see find_duplicate). */
+  gint64 fingerprint = shot->source_kind == FC_SOURCE_DEVICE ? fc_shot_fingerprint (shot) : 0;
   gint64 now = g_get_real_time ();
   guint8 packed[FC_SHOT_N_FIELDS * 8];
   int col = 1;
@@ -312,23 +294,25 @@ _fc_store_insert_shot (FcStore      *self,
     }
 
   if (shot->id == NULL)
-    shot->id = g_uuid_string_random ();
+    shot->id = fc_uuid_new ();
 
   stmt = fc_store_statement (self, self->shot_insert_sql, error);
   if (stmt == NULL)
     return FALSE;
-  fc_bind_text (stmt, col++, shot->id);
-  fc_bind_text (stmt, col++, shot->fitting_id);
-  fc_bind_text (stmt, col++, shot->config_id);
-  fc_bind_text (stmt, col++, shot->device_id);
-  fc_bind_text (stmt, col++, shot->device_shot_id);
-  sqlite3_bind_int64 (stmt, col++, fingerprint);
-  fc_bind_text (stmt, col++, fc_source_kind_to_string (shot->source_kind));
-  fc_bind_text (stmt, col++, shot->source_protocol);
-  fc_bind_text (stmt, col++, shot->source_detail);
-  fc_bind_text (stmt, col++, shot->import_id);
-  fc_bind_text (stmt, col++, shot->club);
-  fc_bind_text (stmt, col++, shot->device_time);
+  fc_bind_text_static (stmt, col++, shot->id);
+  fc_bind_text_static (stmt, col++, shot->fitting_id);
+  fc_bind_text_static (stmt, col++, shot->config_id);
+  fc_bind_text_static (stmt, col++, shot->device_id);
+  fc_bind_text_static (stmt, col++, shot->device_shot_id);
+  if (shot->source_kind == FC_SOURCE_DEVICE)
+    sqlite3_bind_int64 (stmt, col, fingerprint);
+  col++;
+  fc_bind_text_static (stmt, col++, fc_source_kind_to_string (shot->source_kind));
+  fc_bind_text_static (stmt, col++, shot->source_protocol);
+  fc_bind_text_static (stmt, col++, shot->source_detail);
+  fc_bind_text_static (stmt, col++, shot->import_id);
+  fc_bind_text_static (stmt, col++, shot->club);
+  fc_bind_text_static (stmt, col++, shot->device_time);
   sqlite3_bind_int64 (stmt, col++, shot->received_at);
   if (shot->spin_estimated >= 0)
     sqlite3_bind_int (stmt, col, shot->spin_estimated != 0);
@@ -336,7 +320,7 @@ _fc_store_insert_shot (FcStore      *self,
   pack_measurements (shot, packed);
   sqlite3_bind_blob (stmt, col++, packed, sizeof packed, SQLITE_STATIC);
   sqlite3_bind_int (stmt, col++, shot->excluded ? 1 : 0);
-  fc_bind_text (stmt, col++, shot->excluded ? shot->exclude_reason : NULL);
+  fc_bind_text_static (stmt, col++, shot->excluded ? shot->exclude_reason : NULL);
   sqlite3_bind_int64 (stmt, col++, now);
   for (guint i = 0; i < FC_SHOT_N_FIELDS; i++)
     fc_bind_double (stmt, col++, fc_shot_get (shot, i));
@@ -808,7 +792,7 @@ fc_store_import (FcStore          *self,
                  GError          **error)
 {
   g_autoptr(FcShot) target = fc_shot_new ();
-  g_autofree char *import_id = g_uuid_string_random ();
+  g_autofree char *import_id = fc_uuid_new ();
   sqlite3_stmt *stmt;
   gint64 now = g_get_real_time ();
   guint inserted = 0, duplicates = 0;
@@ -832,8 +816,8 @@ fc_store_import (FcStore          *self,
     goto fail;
 
   stmt = fc_store_statement (self,
-                             "INSERT INTO imports (id, fitting_id, file_name, format, sha256, header,"
-                             " row_count, inserted, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                             "INSERT INTO imports (id, fitting_id, file_name, format, header,"
+                             " row_count, inserted, imported_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
                              error);
   if (stmt == NULL)
     goto fail;
@@ -841,12 +825,11 @@ fc_store_import (FcStore          *self,
   fc_bind_text (stmt, 2, target->fitting_id);
   fc_bind_text (stmt, 3, batch->file_name);
   fc_bind_text (stmt, 4, batch->format);
-  fc_bind_text (stmt, 5, batch->sha256 ? batch->sha256 : "");
   if (batch->header)
-    sqlite3_bind_blob64 (stmt, 6, g_bytes_get_data (batch->header, NULL) ?: "",
+    sqlite3_bind_blob64 (stmt, 5, g_bytes_get_data (batch->header, NULL) ?: "",
                          g_bytes_get_size (batch->header), SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 7, batch->shots->len);
-  sqlite3_bind_int64 (stmt, 8, now);
+  sqlite3_bind_int (stmt, 6, batch->shots->len);
+  sqlite3_bind_int64 (stmt, 7, now);
   if (!fc_store_step_done (self, stmt, error))
     goto fail;
 
@@ -916,59 +899,4 @@ fc_store_import (FcStore          *self,
 fail:
   fc_store_rollback (self);
   return FALSE;
-}
-
-/* ---- statistics input --------------------------------------------------- */
-
-FcStatsInput *
-fc_store_load_stats_input (FcStore     *self,
-                           const char  *fitting_id,
-                           GError     **error)
-{
-  g_autoptr(FcStatsInput) input = fc_stats_input_new ();
-  g_autoptr(GPtrArray) configs = NULL;
-  double values[FC_SHOT_N_FIELDS];
-  int rc;
-
-  g_return_val_if_fail (FC_IS_STORE (self), NULL);
-
-  /* One read transaction: all groups from the same snapshot. */
-  if (!fc_store_exec (self, "BEGIN", error))
-    return NULL;
-
-  /* Groups in configuration order, including ones without shots yet,
-   * filled from the packed measurements (one column per row instead of
-   * 44) through the covering index shots_by_config. */
-  configs = fc_store_list_configs (self, fitting_id, error);
-  if (configs == NULL)
-    goto fail;
-  for (guint i = 0; i < configs->len; i++)
-    {
-      FcClubConfig *c = g_ptr_array_index (configs, i);
-      FcStatsGroup *g = fc_stats_input_get_group (input, c->id, c->role == FC_CONFIG_BASELINE);
-      sqlite3_stmt *stmt;
-
-      stmt = fc_store_statement (self,
-                                 "SELECT measurements FROM shots WHERE config_id = ? AND excluded = 0"
-                                 " ORDER BY seq", error);
-      if (stmt == NULL)
-        goto fail;
-      fc_bind_text (stmt, 1, c->id);
-      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-        {
-          unpack_measurements (sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0), values);
-          fc_stats_group_append (g, values);
-        }
-      sqlite3_reset (stmt);
-      if (rc != SQLITE_DONE)
-        goto sql_fail;
-    }
-  fc_store_rollback (self);
-  return g_steal_pointer (&input);
-
-sql_fail:
-  fc_store_set_error (self, error, rc, "reading shots for statistics");
-fail:
-  fc_store_rollback (self);
-  return NULL;
 }
