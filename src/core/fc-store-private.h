@@ -24,6 +24,7 @@ struct _FcStore {
   char       *shot_insert_sql;
   char       *shot_select_sql;
   FcStoreCheckpointer *checkpointer;
+  char       *synchronous_sql; /* "PRAGMA synchronous = FULL", to return to */
 
   /* Customer PII (fc-store-pii.c): NULL cipher means locked, and
    * pii_lock_reason says why, for the error a fitter sees. */

@@ -342,6 +342,12 @@ save_blocks (FcStore    *self,
   if (!any)
     return;
 
+  /* The blocks are a cache of what is already durable: their commit
+   * need not wait for the disk (WAL with NORMAL is never corrupted by a
+   * power cut, it may only forget the last commits, and the next load
+   * would write them again). The level can only change between
+   * transactions. */
+  fc_store_exec (self, "PRAGMA synchronous = NORMAL", NULL);
   sqlite3_busy_timeout (self->db, 0);
   if (!fc_store_begin (self, &error))
     goto out;
@@ -395,6 +401,7 @@ out:
   if (error)
     g_debug ("Statistics blocks not saved: %s", error->message);
   sqlite3_busy_timeout (self->db, (int) self->busy_timeout_ms);
+  fc_store_exec (self, self->synchronous_sql, NULL);
 }
 
 FcStatsInput *

@@ -46,6 +46,7 @@ fc_store_finalize (GObject *object)
   g_clear_pointer (&self->shot_columns, g_free);
   g_clear_pointer (&self->shot_insert_sql, g_free);
   g_clear_pointer (&self->shot_select_sql, g_free);
+  g_clear_pointer (&self->synchronous_sql, g_free);
   g_clear_object (&self->cipher);
   g_clear_pointer (&self->pii_lock_reason, g_free);
 
@@ -460,7 +461,6 @@ open_at (const char           *path,
 {
   g_autoptr(FcStore) self = g_object_new (FC_TYPE_STORE, NULL);
   g_autofree char *dir = NULL;
-  g_autofree char *sync_sql = NULL;
   int rc;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -496,10 +496,11 @@ open_at (const char           *path,
    * the process but could lose the last commits on power loss, and an
    * acknowledged shot must survive both.
    */
-  sync_sql = g_strdup_printf ("PRAGMA synchronous = %s",
-                              options && options->synchronous ? options->synchronous : "FULL");
+  self->synchronous_sql = g_strdup_printf ("PRAGMA synchronous = %s",
+                                           options && options->synchronous ? options->synchronous
+                                                                           : "FULL");
   if (!pragma_expect (self, "PRAGMA journal_mode = WAL", "wal", error) ||
-      !pragma_expect (self, sync_sql, NULL, error) ||
+      !pragma_expect (self, self->synchronous_sql, NULL, error) ||
       !pragma_expect (self, "PRAGMA foreign_keys = ON", NULL, error) ||
       /* A bigger page cache keeps large imports from spilling to the WAL
        * mid-transaction; it only grows with use. */
