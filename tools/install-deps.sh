@@ -7,7 +7,7 @@ set -eu
 PACKAGES="
   build-essential pkg-config meson ninja-build python3
   libglib2.0-dev libjson-glib-dev libsqlite3-dev libsoup-3.0-dev
-  libssl-dev
+  libssl-dev openssl glib-networking
   libsecret-1-dev gnome-keyring dbus libsecret-tools
   gettext desktop-file-utils appstream
 "
