@@ -10,17 +10,8 @@
 #include "fc-error.h"
 #include "fc-json-writer.h"
 #include "fc-listen-address.h"
-#include "fc-peer-gate.h"
-#include "fc-oc-framer.h"
+#include "fc-peer-connection.h"
 
-#ifdef G_OS_WIN32
-# include <winsock2.h>
-#else
-# include <netinet/in.h>
-# include <netinet/tcp.h>
-#endif
-
-#define READ_CHUNK 16384
 #define KIND "garmin-e6"
 
 struct _FcE6Server {
@@ -33,203 +24,48 @@ struct _FcE6Server {
   FcPeerGate          *gate;          /* allowlist, connection counts */
   FcOpenConnectLimits  limits;
   guint                ping_interval_ms;
-  GList               *connections;   /* of Conn* */
+  GList               *apps;          /* of App* */
 };
 
 G_DEFINE_FINAL_TYPE (FcE6Server, fc_e6_server, G_TYPE_OBJECT)
 
+/* One connected app: the connection does the plumbing, this is what E6
+ * adds to it. Owned by the server's list until the connection closes. */
 typedef struct {
-  char     *text;
-  gboolean  ready;
-} Reply;
-
-/* One connected app. Owned by the server's list; async operations and
- * the ping timer hold a reference so that a close in the middle of a read
- * or write is safe. */
-typedef struct {
-  gatomicrefcount  ref;
-  FcE6Server      *server;      /* NULL once detached */
-  GSocketConnection *connection;
-  GCancellable    *cancellable;
-  FcOcFramer      *framer;
-  char            *peer;        /* "192.0.2.7:50123" */
-  char            *peer_ip;
-  char            *monitor_id;  /* "garmin-e6 192.0.2.7" */
-  GQueue           replies;     /* of Reply*, in message order */
-  gboolean         writing;
-  gboolean         reading;
-  gboolean         closed;
-  gboolean         close_when_flushed;
-  const char      *close_reason;  /* static text, for close_when_flushed */
-  FcTokenBucket        budget;      /* message rate limit */
+  FcE6Server       *server;
+  FcPeerConnection *conn;
+  char             *monitor_id;  /* "garmin-e6 192.0.2.7" */
   /* Shot assembly: the app sends ball and club data in separate messages,
    * then SendShot. Ball data stays until replaced (a repeated SendShot
    * resends the same shot, which the store recognises); club data belongs
    * to the next shot only, so a ball-only shot never borrows an old swing. */
-  char            *club;
-  FcShot          *ball;        /* ball fields only */
-  GBytes          *ball_raw;
-  FcShot          *club_data;   /* club fields only */
-  GBytes          *club_raw;
+  char             *club;
+  FcShot           *ball;        /* ball fields only */
+  GBytes           *ball_raw;
+  FcShot           *club_data;   /* club fields only */
+  GBytes           *club_raw;
   /* Keepalive */
-  GSource         *ping_source;
-  guint            pings_unanswered;
-  gboolean         flagged_silent;
-  guint8           buffer[READ_CHUNK];
-} Conn;
-
-static void conn_read (Conn *conn);
-static void conn_flush (Conn *conn);
-
-static Conn *
-conn_ref (Conn *conn)
-{
-  g_atomic_ref_count_inc (&conn->ref);
-  return conn;
-}
+  GSource          *ping_source;
+  guint             pings_unanswered;
+  gboolean          flagged_silent;
+} App;
 
 static void
-reply_free (Reply *reply)
+app_free (App *app)
 {
-  g_free (reply->text);
-  g_free (reply);
-}
-
-static void
-conn_unref (Conn *conn)
-{
-  if (!g_atomic_ref_count_dec (&conn->ref))
-    return;
-  g_assert (conn->ping_source == NULL);
-  g_clear_object (&conn->connection);
-  g_clear_object (&conn->cancellable);
-  g_clear_pointer (&conn->framer, fc_oc_framer_free);
-  g_queue_clear_full (&conn->replies, (GDestroyNotify) reply_free);
-  g_clear_pointer (&conn->ball, fc_shot_free);
-  g_clear_pointer (&conn->ball_raw, g_bytes_unref);
-  g_clear_pointer (&conn->club_data, fc_shot_free);
-  g_clear_pointer (&conn->club_raw, g_bytes_unref);
-  g_free (conn->club);
-  g_free (conn->peer);
-  g_free (conn->peer_ip);
-  g_free (conn->monitor_id);
-  g_free (conn);
-}
-
-/* Closes the connection; the monitor is flagged as disconnected when it
- * was the peer's last one. Safe to call more than once. */
-static void
-conn_close (Conn       *conn,
-            const char *why)
-{
-  FcE6Server *self = conn->server;
-
-  if (conn->closed)
-    return;
-  conn->closed = TRUE;
-  if (conn->ping_source)
+  if (app->ping_source)
     {
-      g_source_destroy (conn->ping_source);
-      g_clear_pointer (&conn->ping_source, g_source_unref);
+      g_source_destroy (app->ping_source);
+      g_clear_pointer (&app->ping_source, g_source_unref);
     }
-  g_cancellable_cancel (conn->cancellable);
-  g_io_stream_close (G_IO_STREAM (conn->connection), NULL, NULL);
-  if (why)
-    g_message ("%s: connection closed: %s", conn->peer, why);
-
-  if (self)
-    {
-      if (fc_peer_gate_release (self->gate, conn->peer_ip) == 0)
-        fc_hub_monitor_update (self->hub, conn->monitor_id, KIND, conn->peer,
-                               FC_MONITOR_DISCONNECTED);
-      self->connections = g_list_remove (self->connections, conn);
-      conn->server = NULL;
-      conn_unref (conn);   /* the list's reference */
-    }
-}
-
-/* ---- replies: one write per reply, in message order ---------------------- */
-
-static Reply *
-conn_reserve_reply (Conn *conn)
-{
-  Reply *reply = g_new0 (Reply, 1);
-
-  g_queue_push_tail (&conn->replies, reply);
-  return reply;
-}
-
-static void
-conn_set_reply (Conn  *conn,
-                Reply *reply,
-                char  *text)
-{
-  g_free (reply->text);
-  reply->text = text;
-  reply->ready = TRUE;
-  conn_flush (conn);
-}
-
-static void
-conn_send (Conn *conn,
-           char *text)
-{
-  conn_set_reply (conn, conn_reserve_reply (conn), text);
-}
-
-static void
-on_write_done (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  Conn *conn = user_data;
-  g_autoptr(GError) error = NULL;
-
-  conn->writing = FALSE;
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        conn_close (conn, error->message);
-    }
-  else
-    {
-      reply_free (g_queue_pop_head (&conn->replies));
-      if (conn->close_when_flushed && g_queue_is_empty (&conn->replies))
-        {
-          conn_close (conn, conn->close_reason);
-          conn_unref (conn);
-          return;
-        }
-      conn_flush (conn);
-      /* Reading paused for back-pressure resumes as replies drain. */
-      if (!conn->reading && !conn->closed && !conn->close_when_flushed && conn->server &&
-          g_queue_get_length (&conn->replies) < conn->server->limits.max_pending_replies)
-        conn_read (conn);
-    }
-  conn_unref (conn);
-}
-
-static void
-conn_flush (Conn *conn)
-{
-  Reply *head;
-
-  if (conn->writing || conn->closed)
-    return;
-  /* A reserved slot that turned out to need no reply (a shot-complete
-   * sequence after a failed commit) is dropped in its turn. */
-  while ((head = g_queue_peek_head (&conn->replies)) != NULL && head->ready && head->text[0] == '\0')
-    reply_free (g_queue_pop_head (&conn->replies));
-  if (head == NULL || !head->ready)
-    {
-      if (head == NULL && conn->close_when_flushed)
-        conn_close (conn, conn->close_reason);
-      return;
-    }
-  conn->writing = TRUE;
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (conn->connection)),
-                                   head->text, strlen (head->text), G_PRIORITY_DEFAULT,
-                                   conn->cancellable, on_write_done, conn_ref (conn));
+  g_clear_object (&app->conn);
+  g_clear_pointer (&app->ball, fc_shot_free);
+  g_clear_pointer (&app->ball_raw, g_bytes_unref);
+  g_clear_pointer (&app->club_data, fc_shot_free);
+  g_clear_pointer (&app->club_raw, g_bytes_unref);
+  g_free (app->club);
+  g_free (app->monitor_id);
+  g_free (app);
 }
 
 /* ---- reply texts (keys in the order the Garmin Golf app's peers use) ---- */
@@ -396,9 +232,9 @@ parse_club_data (JsonObject  *message,
 /* ---- shots ------------------------------------------------------------------ */
 
 typedef struct {
-  Conn  *conn;
-  Reply *ack;
-  Reply *sequence[3];   /* Disarm, ShotComplete, Arm */
+  FcPeerConnection *conn;
+  FcPeerReply      *ack;
+  FcPeerReply      *sequence[3];   /* Disarm, ShotComplete, Arm */
 } PendingShot;
 
 static void
@@ -407,89 +243,87 @@ on_shot_committed (GObject      *source,
                    gpointer      user_data)
 {
   PendingShot *pending = user_data;
-  Conn *conn = pending->conn;
+  FcPeerConnection *conn = pending->conn;
   g_autoptr(GError) error = NULL;
   FcAddResult add;
 
   if (fc_hub_submit_finish (FC_HUB (source), result, &add, NULL, &error))
     {
-      conn_set_reply (conn, pending->ack, reply_ack ("SendShot", "Success."));
-      conn_set_reply (conn, pending->sequence[0], reply_sim_command ("Disarm"));
-      conn_set_reply (conn, pending->sequence[1], reply_sim_command ("ShotComplete"));
-      conn_set_reply (conn, pending->sequence[2], reply_sim_command ("Arm"));
+      fc_peer_connection_fill (conn, pending->ack, reply_ack ("SendShot", "Success."));
+      fc_peer_connection_fill (conn, pending->sequence[0], reply_sim_command ("Disarm"));
+      fc_peer_connection_fill (conn, pending->sequence[1], reply_sim_command ("ShotComplete"));
+      fc_peer_connection_fill (conn, pending->sequence[2], reply_sim_command ("Arm"));
     }
   else
     {
       g_autofree char *why = g_strdup_printf ("Shot not stored: %s", error->message);
 
       /* No ShotComplete: the app keeps the shot and the fitter sees why. */
-      g_warning ("%s: %s", conn->peer, why);
-      conn_set_reply (conn, pending->ack, reply_ack ("SendShot", why));
+      g_warning ("%s: %s", fc_peer_connection_get_peer (conn), why);
+      fc_peer_connection_fill (conn, pending->ack, reply_ack ("SendShot", why));
       for (guint i = 0; i < G_N_ELEMENTS (pending->sequence); i++)
-        conn_set_reply (conn, pending->sequence[i], g_strdup (""));
+        fc_peer_connection_fill (conn, pending->sequence[i], g_strdup (""));
     }
-  conn_unref (conn);
+  g_object_unref (conn);
   g_free (pending);
 }
 
 static void
-send_shot (Conn  *conn,
-           Reply *reply)
+send_shot (App         *app,
+           FcPeerReply *reply)
 {
-  FcE6Server *self = conn->server;
+  FcE6Server *self = app->server;
+  FcPeerConnection *conn = app->conn;
   FcShot *shot;
   PendingShot *pending;
   GByteArray *raw;
 
-  if (conn->ball == NULL)
+  if (app->ball == NULL)
     {
-      conn_set_reply (conn, reply, reply_ack ("SendShot", "No ball data to send: SetBallData first."));
+      fc_peer_connection_fill (conn, reply, reply_ack ("SendShot", "No ball data to send: SetBallData first."));
       return;
     }
 
-  shot = fc_shot_copy (conn->ball);
-  if (conn->club_data)
+  shot = fc_shot_copy (app->ball);
+  if (app->club_data)
     for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
-      if (fc_shot_has (conn->club_data, f))
-        fc_shot_set (shot, f, fc_shot_get (conn->club_data, f));
+      if (fc_shot_has (app->club_data, f))
+        fc_shot_set (shot, f, fc_shot_get (app->club_data, f));
   shot->source_kind = FC_SOURCE_DEVICE;
   shot->source_protocol = g_strdup ("garmin-e6");
-  shot->source_detail = g_strdup (conn->peer);
+  shot->source_detail = g_strdup (fc_peer_connection_get_peer (conn));
   /* Per app address: reconnects and resends from the same phone are
    * recognised as the same device by the store's fingerprint. */
-  shot->device_id = g_strdup_printf ("garmin-e6/%s", conn->peer_ip);
-  shot->club = g_strdup (conn->club);
+  shot->device_id = g_strdup_printf ("garmin-e6/%s", fc_peer_connection_get_peer_ip (conn));
+  shot->club = g_strdup (app->club);
 
   raw = g_byte_array_new ();
-  g_byte_array_append (raw, g_bytes_get_data (conn->ball_raw, NULL), g_bytes_get_size (conn->ball_raw));
-  if (conn->club_raw)
-    g_byte_array_append (raw, g_bytes_get_data (conn->club_raw, NULL), g_bytes_get_size (conn->club_raw));
+  g_byte_array_append (raw, g_bytes_get_data (app->ball_raw, NULL), g_bytes_get_size (app->ball_raw));
+  if (app->club_raw)
+    g_byte_array_append (raw, g_bytes_get_data (app->club_raw, NULL), g_bytes_get_size (app->club_raw));
   shot->raw = g_byte_array_free_to_bytes (raw);
 
-  g_clear_pointer (&conn->club_data, fc_shot_free);
-  g_clear_pointer (&conn->club_raw, g_bytes_unref);
+  g_clear_pointer (&app->club_data, fc_shot_free);
+  g_clear_pointer (&app->club_raw, g_bytes_unref);
 
   pending = g_new0 (PendingShot, 1);
-  pending->conn = conn_ref (conn);
+  pending->conn = g_object_ref (conn);
   pending->ack = reply;
   for (guint i = 0; i < G_N_ELEMENTS (pending->sequence); i++)
-    pending->sequence[i] = conn_reserve_reply (conn);
-  fc_hub_submit_async (self->hub, conn->monitor_id, shot, NULL, on_shot_committed, pending);
+    pending->sequence[i] = fc_peer_connection_reserve (conn);
+  fc_hub_submit_async (self->hub, app->monitor_id, shot, NULL, on_shot_committed, pending);
 }
 
 /* ---- messages -------------------------------------------------------------- */
 
-static gboolean
-take_token (Conn *conn)
-{
-  return fc_token_bucket_take (&conn->budget, conn->server->limits.max_messages_per_second);
-}
-
 static void
-handle_message (Conn   *conn,
-                GBytes *bytes)
+on_message (FcPeerConnection *conn,
+            GBytes           *bytes,
+            gpointer          user_data)
 {
-  FcE6Server *self = conn->server;
+  App *app = user_data;
+  FcE6Server *self = app->server;
+  const char *peer = fc_peer_connection_get_peer (conn);
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) error = NULL;
   g_autofree char *details = NULL;
@@ -505,8 +339,8 @@ handle_message (Conn   *conn,
       g_autofree char *why = g_strdup_printf ("Bad JSON data: %s",
                                               error ? error->message : "not an object");
 
-      g_message ("%s: %s", conn->peer, why);
-      conn_send (conn, reply_ack ("Unknown", why));
+      g_message ("%s: %s", peer, why);
+      fc_peer_connection_send (conn, reply_ack ("Unknown", why));
       return;
     }
   message = json_node_get_object (root);
@@ -514,28 +348,28 @@ handle_message (Conn   *conn,
                                                   : NULL;
   if (type == NULL)
     {
-      g_message ("%s: a message without a Type", conn->peer);
-      conn_send (conn, reply_ack ("Unknown", "Message without a Type."));
+      g_message ("%s: a message without a Type", peer);
+      fc_peer_connection_send (conn, reply_ack ("Unknown", "Message without a Type."));
       return;
     }
 
-  fc_hub_monitor_message (self->hub, conn->monitor_id, NULL, strcmp (type, "Pong") == 0);
+  fc_hub_monitor_message (self->hub, app->monitor_id, NULL, strcmp (type, "Pong") == 0);
 
   if (strcmp (type, "Handshake") == 0)
-    conn_send (conn, reply_handshake ());
+    fc_peer_connection_send (conn, reply_handshake ());
   else if (strcmp (type, "Challenge") == 0)
     {
-      conn_send (conn, g_strdup ("{\"Success\":\"true\",\"Type\":\"Authentication\"}"));
+      fc_peer_connection_send (conn, g_strdup ("{\"Success\":\"true\",\"Type\":\"Authentication\"}"));
       /* The app arms the monitor once authenticated. */
-      fc_hub_monitor_update (self->hub, conn->monitor_id, NULL, NULL, FC_MONITOR_READY);
+      fc_hub_monitor_update (self->hub, app->monitor_id, NULL, NULL, FC_MONITOR_READY);
     }
   else if (strcmp (type, "Pong") == 0)
     {
-      conn->pings_unanswered = 0;
-      if (conn->flagged_silent)
+      app->pings_unanswered = 0;
+      if (app->flagged_silent)
         {
-          conn->flagged_silent = FALSE;
-          g_message ("%s: answering pings again", conn->peer);
+          app->flagged_silent = FALSE;
+          g_message ("%s: answering pings again", peer);
         }
     }
   else if (strcmp (type, "SetClubType") == 0)
@@ -543,12 +377,12 @@ handle_message (Conn   *conn,
       const char *club = json_object_get_string_member_with_default (message, "ClubType", NULL);
 
       if (club == NULL || *club == '\0' || !g_utf8_validate (club, -1, NULL))
-        conn_send (conn, reply_ack (type, "SetClubType without a ClubType."));
+        fc_peer_connection_send (conn, reply_ack (type, "SetClubType without a ClubType."));
       else
         {
-          g_free (conn->club);
-          conn->club = g_strdup (club);
-          conn_send (conn, reply_ack (type, "Success."));
+          g_free (app->club);
+          app->club = g_strdup (club);
+          fc_peer_connection_send (conn, reply_ack (type, "Success."));
         }
     }
   else if (strcmp (type, "SetBallData") == 0)
@@ -557,16 +391,16 @@ handle_message (Conn   *conn,
 
       if (ball == NULL)
         {
-          g_message ("%s: %s", conn->peer, details);
-          conn_send (conn, reply_ack (type, details));
+          g_message ("%s: %s", peer, details);
+          fc_peer_connection_send (conn, reply_ack (type, details));
         }
       else
         {
-          g_clear_pointer (&conn->ball, fc_shot_free);
-          conn->ball = ball;
-          g_clear_pointer (&conn->ball_raw, g_bytes_unref);
-          conn->ball_raw = g_bytes_ref (bytes);
-          conn_send (conn, reply_ack (type, "Success."));
+          g_clear_pointer (&app->ball, fc_shot_free);
+          app->ball = ball;
+          g_clear_pointer (&app->ball_raw, g_bytes_unref);
+          app->ball_raw = g_bytes_ref (bytes);
+          fc_peer_connection_send (conn, reply_ack (type, "Success."));
         }
     }
   else if (strcmp (type, "SetClubData") == 0)
@@ -575,129 +409,85 @@ handle_message (Conn   *conn,
 
       if (club == NULL)
         {
-          g_message ("%s: %s", conn->peer, details);
-          conn_send (conn, reply_ack (type, details));
+          g_message ("%s: %s", peer, details);
+          fc_peer_connection_send (conn, reply_ack (type, details));
         }
       else
         {
-          g_clear_pointer (&conn->club_data, fc_shot_free);
-          conn->club_data = club;
-          g_clear_pointer (&conn->club_raw, g_bytes_unref);
-          conn->club_raw = g_bytes_ref (bytes);
-          conn_send (conn, reply_ack (type, "Success."));
+          g_clear_pointer (&app->club_data, fc_shot_free);
+          app->club_data = club;
+          g_clear_pointer (&app->club_raw, g_bytes_unref);
+          app->club_raw = g_bytes_ref (bytes);
+          fc_peer_connection_send (conn, reply_ack (type, "Success."));
         }
     }
   else if (strcmp (type, "SendShot") == 0)
-    send_shot (conn, conn_reserve_reply (conn));
+    send_shot (app, fc_peer_connection_reserve (conn));
   else if (strcmp (type, "Disconnect") == 0)
-    {
-      /* Close only after replies still due are written. */
-      if (g_queue_is_empty (&conn->replies))
-        conn_close (conn, "the app disconnected");
-      else
-        {
-          conn->close_when_flushed = TRUE;
-          conn->close_reason = "the app disconnected";
-        }
-    }
+    /* Close only after replies still due are written. */
+    fc_peer_connection_close_when_flushed (conn, "the app disconnected");
   else
     /* Newer app versions add message types; answering them with
      * something the app does not expect could confuse it more than
      * silence does. */
-    g_message ("%s: ignored a message of unknown Type “%s”", conn->peer, type);
+    g_message ("%s: ignored a message of unknown Type “%s”", peer, type);
 }
 
-static void
-on_read (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
+static char *
+on_oversize (FcPeerConnection *conn,
+             guint             max_bytes,
+             gpointer          user_data)
 {
-  Conn *conn = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-  FcE6Server *self = conn->server;
+  g_autofree char *why = g_strdup_printf ("Message larger than %u bytes", max_bytes);
 
-  conn->reading = FALSE;
-  if (conn->closed || self == NULL)
-    goto out;
-  if (n < 0)
-    {
-      conn_close (conn, error->message);
-      goto out;
-    }
-  if (n == 0)
-    {
-      conn_close (conn, "the app disconnected");
-      goto out;
-    }
-
-  fc_oc_framer_push (conn->framer, conn->buffer, n, messages);
-  for (guint i = 0; i < messages->len && !conn->closed && !conn->close_when_flushed; i++)
-    {
-      if (!take_token (conn))
-        {
-          conn_close (conn, "flooding: more messages per second than the Garmin Golf app sends");
-          goto out;
-        }
-      handle_message (conn, g_ptr_array_index (messages, i));
-    }
-  if (conn->closed || conn->close_when_flushed)
-    goto out;
-  if (fc_oc_framer_get_oversize_count (conn->framer) > 0)
-    {
-      g_autofree char *why = g_strdup_printf ("Message larger than %u bytes", self->limits.max_message_bytes);
-
-      /* Answer (after any replies still due), then cut off; read no more. */
-      g_message ("%s: %s", conn->peer, why);
-      conn->close_when_flushed = TRUE;
-      conn->close_reason = "it sent an oversized message";
-      conn_send (conn, reply_ack ("Unknown", why));
-      goto out;
-    }
-  if (fc_oc_framer_get_garbage_bytes (conn->framer) > self->limits.max_garbage_bytes)
-    {
-      conn_close (conn, "too much data that is not E6 JSON");
-      goto out;
-    }
-  if (g_queue_get_length (&conn->replies) < self->limits.max_pending_replies)
-    conn_read (conn);
-
-out:
-  conn_unref (conn);
+  return reply_ack ("Unknown", why);
 }
 
+/* The monitor is flagged as disconnected when it was the peer's last
+ * connection. */
 static void
-conn_read (Conn *conn)
+on_closed (FcPeerConnection *conn,
+           guint             remaining,
+           gpointer          user_data)
 {
-  if (conn->reading || conn->closed)
-    return;
-  conn->reading = TRUE;
-  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (conn->connection)),
-                             conn->buffer, sizeof conn->buffer, G_PRIORITY_DEFAULT,
-                             conn->cancellable, on_read, conn_ref (conn));
+  App *app = user_data;
+  FcE6Server *self = app->server;
+
+  if (remaining == 0)
+    fc_hub_monitor_update (self->hub, app->monitor_id, KIND, fc_peer_connection_get_peer (conn),
+                           FC_MONITOR_DISCONNECTED);
+  self->apps = g_list_remove (self->apps, app);
+  app_free (app);
 }
+
+static const FcPeerProtocol e6_protocol = {
+  .name = "Garmin E6",
+  .peer_noun = "app",
+  .flood_noun = "the Garmin Golf app",
+  .message = on_message,
+  .oversize_reply = on_oversize,
+  .closed = on_closed,
+};
 
 /* ---- keepalive ------------------------------------------------------------- */
 
 static gboolean
 on_ping (gpointer user_data)
 {
-  Conn *conn = user_data;
+  App *app = user_data;
 
-  if (conn->closed || conn->server == NULL)
-    return G_SOURCE_REMOVE;
-  if (conn->pings_unanswered >= FC_E6_SILENT_PINGS && !conn->flagged_silent)
+  if (app->pings_unanswered >= FC_E6_SILENT_PINGS && !app->flagged_silent)
     {
       /* The app keeps the socket open while the phone sleeps or the R10
        * lost Bluetooth: "connected" would be a lie. A Pong or any other
        * message makes the hub clear the flag. */
-      conn->flagged_silent = TRUE;
-      g_message ("%s: no answer to %u pings", conn->peer, conn->pings_unanswered);
-      fc_hub_monitor_update (conn->server->hub, conn->monitor_id, NULL, NULL, FC_MONITOR_SILENT);
+      app->flagged_silent = TRUE;
+      g_message ("%s: no answer to %u pings", fc_peer_connection_get_peer (app->conn),
+                 app->pings_unanswered);
+      fc_hub_monitor_update (app->server->hub, app->monitor_id, NULL, NULL, FC_MONITOR_SILENT);
     }
-  conn->pings_unanswered++;
-  conn_send (conn, reply_sim_command ("Ping"));
+  app->pings_unanswered++;
+  fc_peer_connection_send (app->conn, reply_sim_command ("Ping"));
   return G_SOURCE_CONTINUE;
 }
 
@@ -710,52 +500,28 @@ on_incoming (GSocketService    *service,
              gpointer           user_data)
 {
   FcE6Server *self = user_data;
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  GInetAddress *address;
-  g_autofree char *ip = NULL;
-  const char *refused;
-  Conn *conn;
+  App *app = g_new0 (App, 1);
 
-  if (!G_IS_INET_SOCKET_ADDRESS (remote))
-    return FALSE;
-  address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
-  ip = g_inet_address_to_string (address);
-
-  refused = fc_peer_gate_admit (self->gate, address, ip, self->limits.max_connections_per_peer,
-                                self->limits.max_connections);
-  if (refused)
+  app->server = self;
+  app->conn = fc_peer_connection_accept (connection, self->gate, &self->limits, &e6_protocol, app);
+  if (app->conn == NULL)
     {
-      g_message ("Refused Garmin E6 client %s: %s", ip, refused);
-      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      g_free (app);
       return TRUE;
     }
+  app->monitor_id = g_strdup_printf (KIND " %s", fc_peer_connection_get_peer_ip (app->conn));
+  self->apps = g_list_prepend (self->apps, app);
 
-  /* Replies are small and the app waits for them: no Nagle delay. */
-  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  fc_hub_monitor_update (self->hub, app->monitor_id, KIND, fc_peer_connection_get_peer (app->conn),
+                         FC_MONITOR_CONNECTED);
+  fc_hub_monitor_message (self->hub, app->monitor_id, NULL, FALSE);
 
-  conn = g_new0 (Conn, 1);
-  g_atomic_ref_count_init (&conn->ref);
-  conn->server = self;
-  conn->connection = g_object_ref (connection);
-  conn->cancellable = g_cancellable_new ();
-  conn->framer = fc_oc_framer_new (self->limits.max_message_bytes);
-  conn->peer_ip = g_steal_pointer (&ip);
-  conn->peer = g_strdup_printf ("%s:%u", conn->peer_ip,
-                                g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote)));
-  conn->monitor_id = g_strdup_printf (KIND " %s", conn->peer_ip);
-  fc_token_bucket_init (&conn->budget, self->limits.max_messages_per_second);
-  g_queue_init (&conn->replies);
-  self->connections = g_list_prepend (self->connections, conn);
+  /* Destroyed with the app, which the connection's close frees. */
+  app->ping_source = g_timeout_source_new (self->ping_interval_ms);
+  g_source_set_callback (app->ping_source, on_ping, app, NULL);
+  g_source_attach (app->ping_source, g_main_context_get_thread_default ());
 
-  g_message ("Garmin E6 client connected from %s", conn->peer);
-  fc_hub_monitor_update (self->hub, conn->monitor_id, KIND, conn->peer, FC_MONITOR_CONNECTED);
-  fc_hub_monitor_message (self->hub, conn->monitor_id, NULL, FALSE);
-
-  conn->ping_source = g_timeout_source_new (self->ping_interval_ms);
-  g_source_set_callback (conn->ping_source, on_ping, conn_ref (conn), (GDestroyNotify) conn_unref);
-  g_source_attach (conn->ping_source, g_main_context_get_thread_default ());
-
-  conn_read (conn);
+  fc_peer_connection_start (app->conn);
   return TRUE;
 }
 
@@ -772,8 +538,8 @@ fc_e6_server_stop (FcE6Server *self)
       g_socket_listener_close (G_SOCKET_LISTENER (self->service));
       g_clear_object (&self->service);
     }
-  while (self->connections)
-    conn_close (self->connections->data, NULL);
+  while (self->apps)
+    fc_peer_connection_close (((App *) self->apps->data)->conn, NULL);
   if (self->listen_id)
     {
       fc_hub_monitor_update (self->hub, self->listen_id, KIND, NULL, FC_MONITOR_STOPPED);
@@ -816,14 +582,7 @@ static void
 fc_e6_server_init (FcE6Server *self)
 {
   self->gate = fc_peer_gate_new ();
-  self->limits = (FcOpenConnectLimits) {
-    .max_connections = 64,
-    .max_connections_per_peer = 8,
-    .max_messages_per_second = 2000,
-    .max_message_bytes = FC_OC_DEFAULT_MAX_MESSAGE,
-    .max_garbage_bytes = 64 * 1024,
-    .max_pending_replies = 64,
-  };
+  self->limits = FC_PEER_LIMITS_DEFAULT;
   self->ping_interval_ms = FC_E6_DEFAULT_PING_INTERVAL_MS;
 }
 
@@ -930,5 +689,5 @@ guint
 fc_e6_server_get_n_connections (FcE6Server *self)
 {
   g_return_val_if_fail (FC_IS_E6_SERVER (self), 0);
-  return g_list_length (self->connections);
+  return g_list_length (self->apps);
 }

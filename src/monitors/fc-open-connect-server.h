@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "fc-hub.h"
+#include "fc-peer-connection.h"
 
 G_BEGIN_DECLS
 
@@ -21,14 +22,10 @@ G_DECLARE_FINAL_TYPE (FcOpenConnectServer, fc_open_connect_server, FC, OPEN_CONN
  * PCs that also run GSPro Connect on 921. */
 #define FC_OPEN_CONNECT_ALT_PORT 922
 
-typedef struct {
-  guint max_connections;           /* all peers together (default 64) */
-  guint max_connections_per_peer;  /* per IP address (default 8) */
-  guint max_messages_per_second;   /* sustained, per connection (default 2000) */
-  guint max_message_bytes;         /* default 64 KiB */
-  guint max_garbage_bytes;         /* non-JSON bytes before a peer is cut off (default 64 KiB) */
-  guint max_pending_replies;       /* reading pauses beyond this (default 64) */
-} FcOpenConnectLimits;
+/* The protections of every launch-monitor listener (fc-peer-connection.h):
+ * connections in all and per peer, message rate, size, garbage, replies
+ * owed. */
+typedef FcPeerLimits FcOpenConnectLimits;
 
 FcOpenConnectServer *fc_open_connect_server_new (FcHub *hub);
 

@@ -3,13 +3,13 @@
 
 #include "config.h"
 
-#include <gio/gnetworking.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
 
 #include "fc-json-writer.h"
 #include "lmsim.h"
+#include "lmsim-connection.h"
 #include "lmsim-shots.h"
 
 /*
@@ -17,18 +17,23 @@
  * R10 or R50: it connects, shakes hands, answers the challenge, names the
  * club, and per shot sends ball data, club data and SendShot, then waits
  * for the ACK and the Disarm / ShotComplete / Arm sequence. It answers
- * every Ping with a Pong, also while idle between shots.
+ * every Ping with a Pong, also while idle between shots. When the
+ * connection is lost it connects again, shakes hands again and sends the
+ * shot in progress again, as the app does when the phone's Wi-Fi drops;
+ * the receiver's store recognises a shot it already has.
  *
  * Blocking I/O with short timed waits, like the Open Connect mode: one
- * connection, a straight-line loop that reads like the protocol.
+ * connection at a time, a straight-line loop that reads like the protocol.
  */
 
 #define DEFAULT_PORT      2483
-#define MAX_REPLY_BYTES   (64 * 1024)
-#define CONNECT_GIVE_UP_US (10 * G_USEC_PER_SEC)
 
 typedef struct {
   double   reply_timeout_s;
+  double   give_up_s;
+  int      max_resends;
+  int      disconnect_every;
+  int      cut_shot_every;
   gboolean no_pong;
   gboolean verbose;
 } Options;
@@ -36,118 +41,22 @@ typedef struct {
 typedef struct {
   guint sent;
   guint acknowledged;
+  guint resends;
   guint errors;
   guint pings;
   guint unexpected;
 } Stats;
 
-/* The reply framer, kept in the peer rather than borrowed from the agent
- * whose receiver it tests (the same reason as in lmsim-open-connect.c). */
 typedef struct {
-  GByteArray *buf;
-  guint       pos;
-  guint       start;
-  int         depth;
-  gboolean    in_string;
-  gboolean    escaped;
-} Framer;
-
-typedef struct {
-  Options           *opt;
-  GSocketConnection *conn;
-  GSocket           *socket;
-  Framer             framer;
-  GQueue             inbox;     /* of JsonNode*: parsed messages not yet consumed */
-  gboolean           broken;    /* the connection failed: stop the run */
-  Stats              stats;
+  Options         *opt;
+  LmsimConnection *link;
+  GQueue           inbox;          /* of JsonNode*: parsed messages not yet consumed */
+  gboolean         authenticated;  /* the current connection shook hands */
+  char            *club;           /* the ClubType set on the current connection */
+  Stats            stats;
 } Client;
 
-/* ---- framer -------------------------------------------------------------- */
-
-static GBytes *
-framer_next (Framer *f)
-{
-  for (; f->pos < f->buf->len; f->pos++)
-    {
-      guint8 c = f->buf->data[f->pos];
-
-      if (f->depth == 0)
-        {
-          if (c == '{')
-            {
-              f->start = f->pos;
-              f->depth = 1;
-            }
-          continue;
-        }
-      if (f->in_string)
-        {
-          if (f->escaped)
-            f->escaped = FALSE;
-          else if (c == '\\')
-            f->escaped = TRUE;
-          else if (c == '"')
-            f->in_string = FALSE;
-        }
-      else if (c == '"')
-        f->in_string = TRUE;
-      else if (c == '{')
-        f->depth++;
-      else if (c == '}' && --f->depth == 0)
-        {
-          GBytes *frame = g_bytes_new (f->buf->data + f->start, f->pos + 1 - f->start);
-
-          g_byte_array_remove_range (f->buf, 0, f->pos + 1);
-          f->pos = 0;
-          return frame;
-        }
-      if (f->pos + 1 - f->start > MAX_REPLY_BYTES)
-        {
-          g_byte_array_remove_range (f->buf, 0, f->start + 1);
-          f->pos = 0;
-          f->depth = 0;
-          f->in_string = f->escaped = FALSE;
-          return framer_next (f);
-        }
-    }
-  if (f->depth == 0)
-    {
-      g_byte_array_set_size (f->buf, 0);
-      f->pos = 0;
-    }
-  else if (f->start > 0)
-    {
-      g_byte_array_remove_range (f->buf, 0, f->start);
-      f->pos -= f->start;
-      f->start = 0;
-    }
-  return NULL;
-}
-
 /* ---- messages ------------------------------------------------------------ */
-
-static void
-say (Client     *c,
-     gboolean    always,
-     const char *format,
-     ...) G_GNUC_PRINTF (3, 4);
-
-static void
-say (Client     *c,
-     gboolean    always,
-     const char *format,
-     ...)
-{
-  g_autofree char *text = NULL;
-  va_list args;
-
-  if (!always && !c->opt->verbose)
-    return;
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_printerr ("fitclip-lmsim: %s\n", text);
-}
 
 /* The store's spin axis (degrees, positive tilts right) in the app's
  * 0–360 convention: the inverse of -(axis < 90 ? axis : axis - 360). */
@@ -240,29 +149,29 @@ build_club (const FcShot *shot)
 
 /* ---- connection ---------------------------------------------------------- */
 
+/* A new connection is a new session for the receiver: handshake and club
+ * again, and nothing said on the old one will be answered. */
+static void
+on_dropped (LmsimConnection *link,
+            gpointer         user_data)
+{
+  Client *c = user_data;
+
+  g_queue_clear_full (&c->inbox, (GDestroyNotify) json_node_unref);
+  c->authenticated = FALSE;
+  g_clear_pointer (&c->club, g_free);
+}
+
+static const LmsimConnectionHooks link_hooks = {
+  .dropped = on_dropped,
+};
+
 static gboolean
 write_text (Client     *c,
             const char *text)
 {
-  g_autoptr(GError) error = NULL;
-  gsize len = strlen (text);
-  const char *p = text;
-
-  say (c, FALSE, "> %s", text);
-  while (len > 0)
-    {
-      gssize n = g_socket_send (c->socket, p, len, NULL, &error);
-
-      if (n < 0)
-        {
-          say (c, TRUE, "write failed: %s", error->message);
-          c->broken = TRUE;
-          return FALSE;
-        }
-      p += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
+  lmsim_say (c->opt->verbose, "> %s", text);
+  return lmsim_connection_write (c->link, text, strlen (text));
 }
 
 static const char *
@@ -273,58 +182,39 @@ member (JsonNode   *node,
 }
 
 /* Reads what has arrived (waiting up to @wait_us), answers pings, and
- * queues everything else in the inbox. FALSE when the connection failed. */
+ * queues everything else in the inbox. FALSE when the connection is gone. */
 static gboolean
 pump (Client *c,
       gint64  wait_us)
 {
-  g_autoptr(GError) error = NULL;
-  guint8 buf[4096];
-  gssize n;
   GBytes *frame;
 
-  if (c->broken)
-    return FALSE;
-  if (!g_socket_condition_timed_wait (c->socket, G_IO_IN, MAX (wait_us, 0), NULL, &error))
+  switch (lmsim_connection_receive (c->link, wait_us))
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-        return TRUE;
-      c->broken = TRUE;
+    case LMSIM_RECEIVE_TIMEOUT:
+      return TRUE;
+    case LMSIM_RECEIVE_DROPPED:
       return FALSE;
+    case LMSIM_RECEIVE_DATA:
+    default:
+      break;
     }
-  n = g_socket_receive (c->socket, (char *) buf, sizeof buf, NULL, &error);
-  if (n < 0)
+  while ((frame = lmsim_connection_next_frame (c->link)))
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return TRUE;
-      say (c, TRUE, "read failed: %s", error->message);
-      c->broken = TRUE;
-      return FALSE;
-    }
-  if (n == 0)
-    {
-      say (c, TRUE, "the receiver closed the connection");
-      c->broken = TRUE;
-      return FALSE;
-    }
-  g_byte_array_append (c->framer.buf, buf, (guint) n);
-  while ((frame = framer_next (&c->framer)))
-    {
+      g_autoptr(GBytes) owned = frame;
       g_autoptr(JsonParser) parser = json_parser_new ();
       gsize len;
       const char *data = g_bytes_get_data (frame, &len);
       JsonNode *root;
 
-      say (c, FALSE, "< %.*s", (int) len, data);
+      lmsim_say (c->opt->verbose, "< %.*s", (int) len, data);
       if (!json_parser_load_from_data (parser, data, len, NULL) ||
           (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
         {
-          say (c, TRUE, "the receiver sent something that is not a JSON object");
+          lmsim_say (TRUE, "the receiver sent something that is not a JSON object");
           c->stats.unexpected++;
-          g_bytes_unref (frame);
           continue;
         }
-      g_bytes_unref (frame);
       if (g_strcmp0 (member (root, "Type"), "SimCommand") == 0 &&
           g_strcmp0 (member (root, "SubType"), "Ping") == 0)
         {
@@ -339,7 +229,7 @@ pump (Client *c,
 }
 
 /* The next message of @type (and @subtype, unless NULL), skipping others;
- * NULL on timeout or a broken connection. */
+ * NULL on timeout or a lost connection. */
 static JsonNode *
 wait_for (Client     *c,
           const char *type,
@@ -359,8 +249,8 @@ wait_for (Client     *c,
           /* Disarm comes between a shot's ACK and its ShotComplete. */
           if (g_strcmp0 (member (node, "SubType"), "Disarm") != 0)
             {
-              say (c, TRUE, "unexpected message while waiting for %s %s: Type %s SubType %s", type,
-                   subtype ? subtype : "", member (node, "Type"), member (node, "SubType"));
+              lmsim_say (TRUE, "unexpected message while waiting for %s %s: Type %s SubType %s", type,
+                         subtype ? subtype : "", member (node, "Type"), member (node, "SubType"));
               c->stats.unexpected++;
             }
           json_node_unref (node);
@@ -372,8 +262,20 @@ wait_for (Client     *c,
     }
 }
 
-/* Sends @text and waits for its ACK; FALSE unless it said "Success.". */
-static gboolean
+typedef enum {
+  REPLY_OK,
+  REPLY_REFUSED,   /* answered otherwise, or not within --reply-timeout */
+  REPLY_LOST,      /* the connection went away first */
+} ReplyResult;
+
+static ReplyResult
+lost_or_refused (Client *c)
+{
+  return lmsim_connection_is_connected (c->link) ? REPLY_REFUSED : REPLY_LOST;
+}
+
+/* Sends @text and waits for its ACK, which must say "Success.". */
+static ReplyResult
 send_and_ack (Client     *c,
               const char *text,
               const char *type)
@@ -381,60 +283,40 @@ send_and_ack (Client     *c,
   g_autoptr(JsonNode) ack = NULL;
 
   if (!write_text (c, text))
-    return FALSE;
+    return REPLY_LOST;
   ack = wait_for (c, "ACK", type);
   if (ack == NULL)
     {
-      say (c, TRUE, "no ACK for %s", type);
-      return FALSE;
+      lmsim_say (TRUE, "no ACK for %s", type);
+      return lost_or_refused (c);
     }
   if (g_strcmp0 (member (ack, "Details"), "Success.") != 0)
     {
-      say (c, TRUE, "%s refused: %s", type, member (ack, "Details"));
-      return FALSE;
+      lmsim_say (TRUE, "%s refused: %s", type, member (ack, "Details"));
+      return REPLY_REFUSED;
     }
-  return TRUE;
+  return REPLY_OK;
 }
 
+/* Connected and authenticated, connecting and shaking hands again if
+ * needed; FALSE when that cannot be done. */
 static gboolean
-connect_and_authenticate (Client     *c,
-                          const char *address)
+ensure_session (Client *c)
 {
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(JsonNode) handshake = NULL;
   g_autoptr(JsonNode) auth = NULL;
   g_autofree char *challenge = NULL;
-  gint64 give_up = g_get_monotonic_time () + CONNECT_GIVE_UP_US;
 
-  /* A PC on the shop LAN is never reached through a web proxy (and the
-   * lookup needs desktop settings a bay PC may not have). */
-  g_socket_client_set_enable_proxy (client, FALSE);
-  g_socket_client_set_timeout (client, 5);
-  while (c->conn == NULL)
-    {
-      g_autoptr(GError) error = NULL;
-
-      c->conn = g_socket_client_connect_to_host (client, address, DEFAULT_PORT, NULL, &error);
-      if (c->conn)
-        break;
-      if (g_get_monotonic_time () >= give_up || lmsim_interrupted ())
-        {
-          say (c, TRUE, "cannot connect to %s: %s", address, error->message);
-          return FALSE;
-        }
-      lmsim_sleep_until (g_get_monotonic_time () + 200 * 1000);
-    }
-  c->socket = g_socket_connection_get_socket (c->conn);
-  g_socket_set_timeout (c->socket, 10);
-  g_socket_set_option (c->socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
-  say (c, TRUE, "connected to %s", address);
-
+  if (c->authenticated && lmsim_connection_is_connected (c->link))
+    return TRUE;
+  if (!lmsim_connection_ensure (c->link))
+    return FALSE;
   if (!write_text (c, "{\"Type\":\"Handshake\"}"))
     return FALSE;
   handshake = wait_for (c, "Handshake", NULL);
   if (handshake == NULL || member (handshake, "Challenge") == NULL)
     {
-      say (c, TRUE, "no Handshake reply with a Challenge");
+      lmsim_say (TRUE, "no Handshake reply with a Challenge");
       return FALSE;
     }
   /* The real app answers with a value derived from the challenge; the
@@ -445,18 +327,21 @@ connect_and_authenticate (Client     *c,
   auth = wait_for (c, "Authentication", NULL);
   if (auth == NULL || g_strcmp0 (member (auth, "Success"), "true") != 0)
     {
-      say (c, TRUE, "authentication failed");
+      lmsim_say (TRUE, "authentication failed");
       return FALSE;
     }
+  c->authenticated = TRUE;
   return TRUE;
 }
 
-/* One shot: ball data, club data, SendShot, then ACK, ShotComplete, Arm. */
-static gboolean
-run_shot (Client       *c,
+/* One try of a shot: club type, ball data, club data, SendShot, then
+ * ACK, ShotComplete, Arm. With @cut the connection is closed right after
+ * SendShot, before its ACK can come. */
+static ReplyResult
+try_shot (Client       *c,
           const FcShot *shot,
-          guint         number,
-          char        **last_club)
+          gboolean      cut,
+          double       *latency_ms)
 {
   const char *club = e6_club_type (shot->club);
   g_autofree char *ball = build_ball (shot);
@@ -464,48 +349,104 @@ run_shot (Client       *c,
   g_autoptr(JsonNode) ack = NULL;
   g_autoptr(JsonNode) complete = NULL;
   g_autoptr(JsonNode) arm = NULL;
+  ReplyResult result;
   gint64 sent_at;
-  double latency_ms;
 
-  c->stats.sent++;
-  if (club && g_strcmp0 (club, *last_club) != 0)
+  if (club && g_strcmp0 (club, c->club) != 0)
     {
       g_autofree char *text = g_strdup_printf ("{\"ClubType\":\"%s\",\"Type\":\"SetClubType\"}", club);
 
-      if (!send_and_ack (c, text, "SetClubType"))
-        goto failed;
-      g_free (*last_club);
-      *last_club = g_strdup (club);
+      if ((result = send_and_ack (c, text, "SetClubType")) != REPLY_OK)
+        return result;
+      g_free (c->club);
+      c->club = g_strdup (club);
     }
-  if (!send_and_ack (c, ball, "SetBallData"))
-    goto failed;
-  if (club_data && !send_and_ack (c, club_data, "SetClubData"))
-    goto failed;
+  if ((result = send_and_ack (c, ball, "SetBallData")) != REPLY_OK)
+    return result;
+  if (club_data && (result = send_and_ack (c, club_data, "SetClubData")) != REPLY_OK)
+    return result;
   sent_at = g_get_monotonic_time ();
   if (!write_text (c, "{\"Type\":\"SendShot\"}"))
-    goto failed;
-  ack = wait_for (c, "ACK", "SendShot");
-  latency_ms = (g_get_monotonic_time () - sent_at) / 1000.0;
-  if (ack == NULL || g_strcmp0 (member (ack, "Details"), "Success.") != 0)
+    return REPLY_LOST;
+  if (cut)
     {
-      say (c, TRUE, "shot %u: %s", number, ack ? member (ack, "Details") : "no ACK");
-      goto failed;
+      lmsim_connection_drop (c->link, "--fault-cut-shot-every, before the shot's ACK");
+      return REPLY_LOST;
+    }
+  ack = wait_for (c, "ACK", "SendShot");
+  *latency_ms = (g_get_monotonic_time () - sent_at) / 1000.0;
+  if (ack == NULL)
+    {
+      lmsim_say (TRUE, "no ACK for SendShot");
+      return lost_or_refused (c);
+    }
+  if (g_strcmp0 (member (ack, "Details"), "Success.") != 0)
+    {
+      lmsim_say (TRUE, "SendShot refused: %s", member (ack, "Details"));
+      return REPLY_REFUSED;
     }
   complete = wait_for (c, "SimCommand", "ShotComplete");
   arm = complete ? wait_for (c, "SimCommand", "Arm") : NULL;
   if (arm == NULL)
     {
-      say (c, TRUE, "shot %u: no ShotComplete and Arm after the ACK", number);
-      goto failed;
+      lmsim_say (TRUE, "no ShotComplete and Arm after the ACK");
+      return lost_or_refused (c);
     }
-  c->stats.acknowledged++;
-  g_print ("shot %u code=ack latency_ms=%.2f\n", number, latency_ms);
-  return TRUE;
+  return REPLY_OK;
+}
 
-failed:
+/* A shot until it is acknowledged: after a lost connection it is sent
+ * again on a new one, up to --max-resends times. */
+static void
+run_shot (Client       *c,
+          const FcShot *shot,
+          guint         number)
+{
+  gboolean cut = c->opt->cut_shot_every > 0 && number % c->opt->cut_shot_every == 0;
+  double latency_ms = 0;
+  guint resends = 0;
+
+  c->stats.sent++;
+  for (guint attempt = 0; attempt <= (guint) c->opt->max_resends; attempt++)
+    {
+      ReplyResult result;
+
+      if (!ensure_session (c))
+        break;
+      if (attempt > 0)
+        {
+          resends++;
+          c->stats.resends++;
+          lmsim_say (c->opt->verbose, "sending shot %u again", number);
+        }
+      result = try_shot (c, shot, cut && attempt == 0, &latency_ms);
+      if (result == REPLY_OK)
+        {
+          c->stats.acknowledged++;
+          g_print ("shot %u code=ack latency_ms=%.2f resends=%u\n", number, latency_ms, resends);
+          return;
+        }
+      if (result == REPLY_REFUSED)
+        break;
+    }
+  lmsim_say (TRUE, "shot %u was not acknowledged", number);
   c->stats.errors++;
-  g_print ("shot %u code=none latency_ms=none\n", number);
-  return FALSE;
+  g_print ("shot %u code=none latency_ms=none resends=%u\n", number, resends);
+}
+
+/* Waits until @until, answering pings, reconnecting if the connection is
+ * lost meanwhile. FALSE when the run must stop. */
+static gboolean
+idle_until (Client *c,
+            gint64  until)
+{
+  while (g_get_monotonic_time () < until)
+    {
+      if (lmsim_interrupted () || !ensure_session (c))
+        return FALSE;
+      pump (c, MIN (until - g_get_monotonic_time (), 100 * 1000));
+    }
+  return !lmsim_interrupted ();
 }
 
 int
@@ -513,10 +454,19 @@ lmsim_e6_main (int    argc,
                char **argv)
 {
   LmsimShotOptions shot_options;
-  Options opt = { .reply_timeout_s = 5 };
+  Options opt = { .reply_timeout_s = 5, .give_up_s = 10, .max_resends = 3 };
   const GOptionEntry entries[] = {
     { "reply-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt.reply_timeout_s,
       "Seconds to wait for each reply (default 5)", "SECONDS" },
+    { "give-up-after", 0, 0, G_OPTION_ARG_DOUBLE, &opt.give_up_s,
+      "Stop when no connection could be made for SECONDS (default 10)", "SECONDS" },
+    { "max-resends", 0, 0, G_OPTION_ARG_INT, &opt.max_resends,
+      "Times a shot is sent again after a lost connection (default 3)", "N" },
+    { "fault-disconnect-every", 0, 0, G_OPTION_ARG_INT, &opt.disconnect_every,
+      "Close the connection and reconnect after every N shots", "N" },
+    { "fault-cut-shot-every", 0, 0, G_OPTION_ARG_INT, &opt.cut_shot_every,
+      "Close the connection right after every Nth SendShot, before its ACK, then "
+      "reconnect and send the shot again", "N" },
     { "fault-no-pong", 0, 0, G_OPTION_ARG_NONE, &opt.no_pong,
       "Never answer a Ping, like a phone that went to sleep", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose,
@@ -526,65 +476,79 @@ lmsim_e6_main (int    argc,
   g_autoptr(GOptionContext) context =
     g_option_context_new ("HOST[:PORT] — be the Garmin Golf app in E6 Connect mode (port 2483 by default)");
   g_autoptr(LmsimShotSource) source = NULL;
-  g_autofree char *last_club = NULL;
+  g_autoptr(GError) error = NULL;
   Client c = { 0 };
   gint64 start;
   int status = LMSIM_EXIT_OK;
 
   lmsim_shot_options_init (&shot_options);
+  g_queue_init (&c.inbox);
   g_option_context_set_summary (context,
-    "Prints \"shot N code=ack latency_ms=1.23\" per shot and a summary line\n"
-    "\"sent=N acknowledged=N pings=N unexpected=N errors=N\" on stdout; events go to stderr.");
+    "Prints \"shot N code=ack latency_ms=1.23 resends=0\" per shot and a summary line\n"
+    "\"sent=N acknowledged=N pings=N unexpected=N errors=N resends=N connections=N\"\n"
+    "on stdout; events go to stderr.");
   if (!lmsim_parse_command_line (context, entries, NULL, "HOST[:PORT]", &shot_options,
                                  &argc, &argv, &status))
     goto out;
-  if (opt.reply_timeout_s <= 0)
+  if (!(opt.reply_timeout_s > 0) || !isfinite (opt.reply_timeout_s))
     {
       status = lmsim_usage_error (context, "--reply-timeout must be positive");
+      goto out;
+    }
+  if (!(opt.give_up_s >= 0) || !isfinite (opt.give_up_s))
+    {
+      status = lmsim_usage_error (context, "--give-up-after must be 0 or more seconds");
+      goto out;
+    }
+  if (opt.max_resends < 0 || opt.disconnect_every < 0 || opt.cut_shot_every < 0)
+    {
+      status = lmsim_usage_error (context, "--max-resends and fault intervals must be 0 or more");
+      goto out;
+    }
+  c.link = lmsim_connection_new (argv[1], DEFAULT_PORT, opt.give_up_s, opt.verbose, &error);
+  if (c.link == NULL)
+    {
+      status = lmsim_usage_error (context, error->message);
       goto out;
     }
   if ((source = lmsim_open_shot_source (&shot_options, &status)) == NULL)
     goto out;
 
-  g_networking_init ();
   c.opt = &opt;
-  c.framer.buf = g_byte_array_new ();
-  g_queue_init (&c.inbox);
-
-  if (connect_and_authenticate (&c, argv[1]))
+  lmsim_connection_set_hooks (c.link, &link_hooks, &c);
+  if (ensure_session (&c))
     {
       start = g_get_monotonic_time ();
       for (guint i = 0; shot_options.count == 0 || i < (guint) shot_options.count; i++)
         {
           g_autoptr(FcShot) shot = lmsim_shot_source_next (source);
-          gint64 due = lmsim_shot_options_due_time (&shot_options, start, i);
-          gboolean alive = TRUE;
+          guint number = i + 1;
+          gboolean last = shot_options.count > 0 && number == (guint) shot_options.count;
 
           /* Between shots the app keeps answering pings. */
-          while (alive && g_get_monotonic_time () < due && !lmsim_interrupted ())
-            alive = pump (&c, MIN (due - g_get_monotonic_time (), 100 * 1000));
-          if (!alive || lmsim_interrupted ())
+          if (!idle_until (&c, lmsim_shot_options_due_time (&shot_options, start, i)))
             break;
-          run_shot (&c, shot, i + 1, &last_club);
-          if (c.broken)
+          run_shot (&c, shot, number);
+          if (lmsim_connection_gave_up (c.link) || lmsim_interrupted ())
             break;
+          if (opt.disconnect_every > 0 && number % opt.disconnect_every == 0 && !last)
+            lmsim_connection_drop (c.link, "--fault-disconnect-every");
         }
-      if (!c.broken)
+      if (lmsim_connection_is_connected (c.link))
         write_text (&c, "{\"Type\":\"Disconnect\"}");
     }
 
-  g_print ("sent=%u acknowledged=%u pings=%u unexpected=%u errors=%u\n", c.stats.sent,
-           c.stats.acknowledged, c.stats.pings, c.stats.unexpected, c.stats.errors);
+  g_print ("sent=%u acknowledged=%u pings=%u unexpected=%u errors=%u resends=%u connections=%u\n",
+           c.stats.sent, c.stats.acknowledged, c.stats.pings, c.stats.unexpected, c.stats.errors,
+           c.stats.resends, lmsim_connection_get_connections (c.link));
   if (c.stats.acknowledged != c.stats.sent || c.stats.sent == 0 ||
       (shot_options.count > 0 && c.stats.sent != (guint) shot_options.count))
     status = LMSIM_EXIT_FAILED;
 
-  if (c.conn)
-    g_io_stream_close (G_IO_STREAM (c.conn), NULL, NULL);
-  g_clear_object (&c.conn);
-  g_queue_clear_full (&c.inbox, (GDestroyNotify) json_node_unref);
-  g_clear_pointer (&c.framer.buf, g_byte_array_unref);
 out:
+  g_clear_pointer (&c.link, lmsim_connection_free);
+  g_queue_clear_full (&c.inbox, (GDestroyNotify) json_node_unref);
+  g_free (c.club);
   lmsim_shot_options_clear (&shot_options);
   return status;
 }

@@ -3,13 +3,13 @@
 
 #include "config.h"
 
-#include <gio/gnetworking.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
 
 #include "fc-json-writer.h"
 #include "lmsim.h"
+#include "lmsim-connection.h"
 #include "lmsim-shots.h"
 
 /*
@@ -38,10 +38,6 @@
 
 #define DEFAULT_PORT       921
 #define OVERSIZE_BYTES     (100 * 1024)
-/* Replies are tiny; anything bigger is a broken peer, not a reply. */
-#define MAX_REPLY_BYTES    (64 * 1024)
-#define BACKOFF_FIRST_US   (100 * 1000)
-#define BACKOFF_MAX_US     (2 * G_USEC_PER_SEC)
 /* The pause between the bytes of --style bytewise: long enough for each
  * byte to leave in its own TCP segment, short enough for a quick run. */
 #define BYTEWISE_PAUSE_US  1000
@@ -111,18 +107,6 @@ typedef struct {
   gboolean resolved;     /* a reply to one of its copies came */
 } ShotState;
 
-/* A string-aware brace-depth framer for the replies: the receiver's
- * framer lives in the agent and is under test, so the peer carries its
- * own rather than trusting the code it tests. */
-typedef struct {
-  GByteArray *buf;
-  guint       pos;        /* next byte to scan */
-  guint       start;      /* the '{' of the object being scanned */
-  int         depth;
-  gboolean    in_string;
-  gboolean    escaped;
-} Framer;
-
 typedef struct {
   guint sent;
   guint acknowledged;
@@ -139,117 +123,19 @@ typedef struct {
   guint unexpected_replies;
   guint bad_replies;
   guint garbage_writes;
-  guint connections;
-  guint drops;
   int   oversize_code;      /* 0: not sent, -1: no reply, -2: connection closed */
-  gboolean gave_up;
 } Stats;
 
 typedef struct {
   Options            *opt;
-  const char         *address;      /* HOST[:PORT] as given */
-  GSocketClient      *client;
-  GSocketConnection  *conn;
-  GSocket            *socket;       /* owned by conn */
-  Framer              framer;
+  LmsimConnection    *link;
   GQueue              sent;         /* of Sent*: what is owed a reply */
   ShotState          *current;
   gboolean            heartbeats;
   gint64              next_heartbeat;
-  gint64              outage_since;
   GRand              *rand;
   Stats               stats;
 } Client;
-
-/* ---- reply framer -------------------------------------------------------- */
-
-static void
-framer_init (Framer *f)
-{
-  memset (f, 0, sizeof *f);
-  f->buf = g_byte_array_new ();
-}
-
-static void
-framer_reset (Framer *f)
-{
-  g_byte_array_set_size (f->buf, 0);
-  f->pos = f->start = 0;
-  f->depth = 0;
-  f->in_string = f->escaped = FALSE;
-}
-
-static void
-framer_clear (Framer *f)
-{
-  g_clear_pointer (&f->buf, g_byte_array_unref);
-}
-
-/* The next complete object, or NULL when more bytes are needed. Bytes
- * between objects are skipped: a reply stream has nothing else. */
-static GBytes *
-framer_next (Framer *f)
-{
-  for (; f->pos < f->buf->len; f->pos++)
-    {
-      guint8 c = f->buf->data[f->pos];
-
-      if (f->depth == 0)
-        {
-          if (c == '{')
-            {
-              f->start = f->pos;
-              f->depth = 1;
-            }
-          continue;
-        }
-      if (f->in_string)
-        {
-          if (f->escaped)
-            f->escaped = FALSE;
-          else if (c == '\\')
-            f->escaped = TRUE;
-          else if (c == '"')
-            f->in_string = FALSE;
-        }
-      else if (c == '"')
-        f->in_string = TRUE;
-      else if (c == '{')
-        f->depth++;
-      else if (c == '}' && --f->depth == 0)
-        {
-          GBytes *frame = g_bytes_new (f->buf->data + f->start, f->pos + 1 - f->start);
-
-          g_byte_array_remove_range (f->buf, 0, f->pos + 1);
-          f->pos = 0;
-          return frame;
-        }
-
-      if (f->pos + 1 - f->start > MAX_REPLY_BYTES)
-        {
-          /* Give up on this '{' and look for the next one after it. */
-          g_byte_array_remove_range (f->buf, 0, f->start + 1);
-          f->pos = 0;
-          f->depth = 0;
-          f->in_string = f->escaped = FALSE;
-          return framer_next (f);
-        }
-    }
-
-  /* Keep only the object in progress. */
-  if (f->depth == 0)
-    {
-      g_byte_array_set_size (f->buf, 0);
-      f->pos = 0;
-    }
-  else if (f->start > 0)
-    {
-      g_byte_array_remove_range (f->buf, 0, f->start);
-      f->pos -= f->start;
-      f->start = 0;
-    }
-  return NULL;
-}
 
 /* ---- messages ------------------------------------------------------------ */
 
@@ -488,40 +374,13 @@ build_oversize (const Options *opt)
 
 /* ---- connection ---------------------------------------------------------- */
 
+/* Replies owed on a lost connection will never come. */
 static void
-say (Client     *c,
-     gboolean    always,
-     const char *format,
-     ...) G_GNUC_PRINTF (3, 4);
-
-static void
-say (Client     *c,
-     gboolean    always,
-     const char *format,
-     ...)
+on_dropped (LmsimConnection *link,
+            gpointer         user_data)
 {
-  g_autofree char *text = NULL;
-  va_list args;
+  Client *c = user_data;
 
-  if (!always && !c->opt->verbose)
-    return;
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_printerr ("fitclip-lmsim: %s\n", text);
-}
-
-static void
-drop_connection (Client     *c,
-                 const char *why)
-{
-  if (c->conn == NULL)
-    return;
-  say (c, TRUE, "connection to %s closed: %s", c->address, why);
-  g_io_stream_close (G_IO_STREAM (c->conn), NULL, NULL);
-  g_clear_object (&c->conn);
-  c->socket = NULL;
-  /* Replies owed on the old connection will never come. */
   for (GList *l = c->sent.head; l; l = l->next)
     {
       Sent *s = l->data;
@@ -529,79 +388,21 @@ drop_connection (Client     *c,
         c->stats.oversize_code = -2;
     }
   g_queue_clear_full (&c->sent, g_free);
-  framer_reset (&c->framer);
-  c->outage_since = g_get_monotonic_time ();
-  c->stats.drops++;
 }
 
-/* Connects if needed, retrying with a doubling back-off (100 ms to 2 s)
- * until --give-up-after has passed since the connection was lost. */
-static gboolean
-ensure_connected (Client *c)
+static void
+on_connected (LmsimConnection *link,
+              gpointer         user_data)
 {
-  gint64 backoff = BACKOFF_FIRST_US;
+  Client *c = user_data;
 
-  while (c->conn == NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      gint64 now, give_up_at;
-
-      if (lmsim_interrupted ())
-        return FALSE;
-      c->conn = g_socket_client_connect_to_host (c->client, c->address, DEFAULT_PORT, NULL, &error);
-      if (c->conn != NULL)
-        {
-          c->socket = g_socket_connection_get_socket (c->conn);
-          /* Bounds a blocking write to a receiver that stopped reading. */
-          g_socket_set_timeout (c->socket, 10);
-          /* Every write leaves at once: --style bytewise needs it, and
-           * without it a shot written right after a heartbeat waits for
-           * the heartbeat's delayed ACK (40 ms on Linux), which would
-           * show up as the receiver's latency. */
-          if (!g_socket_set_option (c->socket, IPPROTO_TCP, TCP_NODELAY, TRUE, &error))
-            say (c, FALSE, "cannot set TCP_NODELAY: %s", error->message);
-          c->stats.connections++;
-          c->next_heartbeat = g_get_monotonic_time () + (gint64) (c->opt->heartbeat_s * G_USEC_PER_SEC);
-          say (c, TRUE, "connected to %s%s", c->address, c->stats.connections > 1 ? " again" : "");
-          return TRUE;
-        }
-      now = g_get_monotonic_time ();
-      give_up_at = c->outage_since + (gint64) (c->opt->give_up_s * G_USEC_PER_SEC);
-      if (now >= give_up_at)
-        {
-          say (c, TRUE, "giving up: no connection to %s for %g s (%s)", c->address,
-               c->opt->give_up_s, error->message);
-          c->stats.gave_up = TRUE;
-          return FALSE;
-        }
-      say (c, FALSE, "cannot connect to %s (%s); retrying in %d ms", c->address, error->message,
-           (int) (backoff / 1000));
-      lmsim_sleep_until (MIN (now + backoff, give_up_at));
-      backoff = MIN (backoff * 2, BACKOFF_MAX_US);
-    }
-  return TRUE;
+  c->next_heartbeat = g_get_monotonic_time () + (gint64) (c->opt->heartbeat_s * G_USEC_PER_SEC);
 }
 
-static gboolean
-write_all (Client       *c,
-           const guint8 *data,
-           gsize         len)
-{
-  while (len > 0)
-    {
-      g_autoptr(GError) error = NULL;
-      gssize n = g_socket_send (c->socket, (const char *) data, len, NULL, &error);
-
-      if (n < 0)
-        {
-          drop_connection (c, error->message);
-          return FALSE;
-        }
-      data += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
+static const LmsimConnectionHooks link_hooks = {
+  .connected = on_connected,
+  .dropped = on_dropped,
+};
 
 typedef enum {
   WRITE_WHOLE,
@@ -624,7 +425,7 @@ write_unit (Client       *c,
     case WRITE_BYTEWISE:
       for (gsize i = 0; i < len; i++)
         {
-          if (!write_all (c, data + i, 1))
+          if (!lmsim_connection_write (c->link, data + i, 1))
             return FALSE;
           g_usleep (BYTEWISE_PAUSE_US);
         }
@@ -641,14 +442,14 @@ write_unit (Client       *c,
 
           piece = MIN (piece, len - i);
           g_assert (piece > 0 && i + piece <= len);
-          if (!write_all (c, data + i, piece))
+          if (!lmsim_connection_write (c->link, data + i, piece))
             return FALSE;
           i += piece;
         }
       return TRUE;
     case WRITE_WHOLE:
     default:
-      return write_all (c, data, len);
+      return lmsim_connection_write (c->link, data, len);
     }
 }
 
@@ -665,7 +466,7 @@ send_message (Client         *c,
   WriteMode mode = bytewise ? WRITE_BYTEWISE : c->opt->split ? WRITE_SPLIT : WRITE_WHOLE;
   gint64 now;
 
-  if (c->conn == NULL)
+  if (!lmsim_connection_is_connected (c->link))
     return FALSE;
   if (!write_unit (c, (const guint8 *) text, len, mode))
     return FALSE;
@@ -680,7 +481,7 @@ send_message (Client         *c,
       s->sent_at = now;
       g_queue_push_tail (&c->sent, s);
     }
-  say (c, FALSE, "sent %" G_GSIZE_FORMAT " bytes%s: %.200s", len, bytewise ? " one byte at a time" : "", text);
+  lmsim_say (c->opt->verbose, "sent %" G_GSIZE_FORMAT " bytes%s: %.200s", len, bytewise ? " one byte at a time" : "", text);
   return TRUE;
 }
 
@@ -749,13 +550,13 @@ handle_reply (Client *c,
   gint64 now = g_get_monotonic_time ();
   int code;
 
-  say (c, FALSE, "reply: %.*s", (int) MIN (len, 300), data);
+  lmsim_say (c->opt->verbose, "reply: %.*s", (int) MIN (len, 300), data);
   if (!json_parser_load_from_data (parser, data, (gssize) len, &error) ||
       !JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)) ||
       !reply_code (json_node_get_object (root), &code))
     {
       c->stats.bad_replies++;
-      say (c, TRUE, "unreadable reply (%s): %.*s", error ? error->message : "no numeric Code",
+      lmsim_say (TRUE, "unreadable reply (%s): %.*s", error ? error->message : "no numeric Code",
            (int) MIN (len, 200), data);
       return;
     }
@@ -777,7 +578,7 @@ handle_reply (Client *c,
   if (s == NULL)
     {
       c->stats.unexpected_replies++;
-      say (c, TRUE, "reply %d to nothing outstanding", code);
+      lmsim_say (TRUE, "reply %d to nothing outstanding", code);
       return;
     }
 
@@ -804,7 +605,7 @@ handle_reply (Client *c,
       break;
     case SENT_OVERSIZE:
       c->stats.oversize_code = code;
-      say (c, TRUE, "oversize message answered with %d", code);
+      lmsim_say (TRUE, "oversize message answered with %d", code);
       break;
     default:
       g_assert_not_reached ();
@@ -817,7 +618,7 @@ heartbeat_may_go (Client *c)
 {
   /* Only when nothing is owed a reply: a heartbeat written while a shot
    * waits would earn a 200 that order could give to the shot. */
-  return c->heartbeats && c->opt->heartbeat_s > 0 && c->conn != NULL &&
+  return c->heartbeats && c->opt->heartbeat_s > 0 && lmsim_connection_is_connected (c->link) &&
          g_queue_is_empty (&c->sent);
 }
 
@@ -866,21 +667,18 @@ service (Client   *c,
 {
   for (;;)
     {
-      g_autoptr(GError) error = NULL;
-      guint8 buf[4096];
       gint64 now, wake;
-      gssize n;
       GBytes *frame;
 
       if (lmsim_interrupted ())
         return WAIT_INTERRUPTED;
-      if (c->conn == NULL)
+      if (!lmsim_connection_is_connected (c->link))
         return WAIT_DISCONNECTED;
       if (done && done (c))
         return WAIT_DONE;
       now = g_get_monotonic_time ();
       maybe_send_heartbeat (c, now);
-      if (c->conn == NULL)
+      if (!lmsim_connection_is_connected (c->link))
         return WAIT_DISCONNECTED;
       if (now >= until)
         return WAIT_DEADLINE;
@@ -888,28 +686,17 @@ service (Client   *c,
       wake = MIN (until, now + 100 * 1000);
       if (heartbeat_may_go (c))
         wake = MIN (wake, MAX (c->next_heartbeat, now + 1000));
-      if (!g_socket_condition_timed_wait (c->socket, G_IO_IN, wake - now, NULL, &error))
+      switch (lmsim_connection_receive (c->link, wake - now))
         {
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-            continue;
-          drop_connection (c, error->message);
+        case LMSIM_RECEIVE_TIMEOUT:
+          continue;
+        case LMSIM_RECEIVE_DROPPED:
           return WAIT_DISCONNECTED;
+        case LMSIM_RECEIVE_DATA:
+        default:
+          break;
         }
-      n = g_socket_receive (c->socket, (char *) buf, sizeof buf, NULL, &error);
-      if (n < 0)
-        {
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            continue;
-          drop_connection (c, error->message);
-          return WAIT_DISCONNECTED;
-        }
-      if (n == 0)
-        {
-          drop_connection (c, "the receiver closed it");
-          return WAIT_DISCONNECTED;
-        }
-      g_byte_array_append (c->framer.buf, buf, (guint) n);
-      while ((frame = framer_next (&c->framer)))
+      while ((frame = lmsim_connection_next_frame (c->link)))
         {
           handle_reply (c, frame);
           g_bytes_unref (frame);
@@ -925,7 +712,7 @@ idle_until (Client *c,
 {
   for (;;)
     {
-      if (!ensure_connected (c))
+      if (!lmsim_connection_ensure (c->link))
         return FALSE;
       switch (service (c, until, NULL))
         {
@@ -958,7 +745,7 @@ settle (Client *c)
   gboolean heartbeat = FALSE;
   guint owed;
 
-  if (c->conn == NULL || last == NULL)
+  if (!lmsim_connection_is_connected (c->link) || last == NULL)
     return;
   if (service (c, last->sent_at + resend_us, nothing_owed) != WAIT_DEADLINE)
     return;
@@ -976,11 +763,11 @@ settle (Client *c)
     {
       /* Otherwise every heartbeat would cost a reconnection. */
       c->heartbeats = FALSE;
-      say (c, TRUE, "the receiver does not answer heartbeats; sending no more");
+      lmsim_say (TRUE, "the receiver does not answer heartbeats; sending no more");
     }
   why = g_strdup_printf ("no reply to %u message%s within %g s, so replies can no longer be "
                          "paired with messages", owed, owed == 1 ? "" : "s", c->opt->resend_timeout_s);
-  drop_connection (c, why);
+  lmsim_connection_drop (c->link, why);
 }
 
 /* ---- faults -------------------------------------------------------------- */
@@ -1002,10 +789,10 @@ send_garbage (Client *c)
       while (b == '{' || b == '}' || b == '"' || b == '\\');
       junk[i] = b;
     }
-  if (c->conn && write_unit (c, junk, len, WRITE_WHOLE))
+  if (lmsim_connection_is_connected (c->link) && write_unit (c, junk, len, WRITE_WHOLE))
     {
       c->stats.garbage_writes++;
-      say (c, FALSE, "wrote %u bytes of garbage", len);
+      lmsim_say (c->opt->verbose, "wrote %u bytes of garbage", len);
     }
 }
 
@@ -1016,19 +803,19 @@ send_oversize (Client *c)
   g_autofree char *text = build_oversize (c->opt);
 
   settle (c);
-  if (!ensure_connected (c))
+  if (!lmsim_connection_ensure (c->link))
     return;
   c->stats.oversize_code = -1;
-  say (c, TRUE, "sending one %d-byte message", OVERSIZE_BYTES);
+  lmsim_say (TRUE, "sending one %d-byte message", OVERSIZE_BYTES);
   if (!send_message (c, text, FALSE, &kind, 1, 0))
     return;
   /* Its fate (413, 5xx, silence or a closed connection) is reported,
    * not judged: the next shot must get through either way. */
   settle (c);
   if (c->stats.oversize_code == -1)
-    say (c, TRUE, "oversize message: no reply within %g s", c->opt->resend_timeout_s);
+    lmsim_say (TRUE, "oversize message: no reply within %g s", c->opt->resend_timeout_s);
   else if (c->stats.oversize_code == -2)
-    say (c, TRUE, "oversize message: the connection was closed");
+    lmsim_say (TRUE, "oversize message: the connection was closed");
 }
 
 /* ---- shots --------------------------------------------------------------- */
@@ -1078,14 +865,14 @@ run_shot (Client       *c,
   c->current = &state;
   for (guint attempt = 0; !state.resolved; attempt++)
     {
-      if (attempt > (guint) c->opt->max_resends || !ensure_connected (c))
+      if (attempt > (guint) c->opt->max_resends || !lmsim_connection_ensure (c->link))
         break;
       /* Like the popular connector: the same bytes again, same ShotNumber. */
       if (attempt > 0)
         {
           state.resends++;
           c->stats.resends++;
-          say (c, FALSE, "no reply to shot %u; sending it again", number);
+          lmsim_say (c->opt->verbose, "no reply to shot %u; sending it again", number);
         }
       if (!send_message (c, wire, style == STYLE_BYTEWISE, kinds, n_kinds, number))
         continue;
@@ -1114,7 +901,7 @@ run_shot (Client       *c,
              state.resends);
   else
     g_print ("shot %u code=none latency_ms=none resends=%u\n", number, state.resends);
-  say (c, FALSE, "shot %u was sent as --style %s", number, style_names[style]);
+  lmsim_say (c->opt->verbose, "shot %u was sent as --style %s", number, style_names[style]);
 }
 
 /* ---- entry point --------------------------------------------------------- */
@@ -1151,8 +938,8 @@ print_summary (Client *c)
   FIELD ("unexpected_replies", s->unexpected_replies);
   FIELD ("bad_replies", s->bad_replies);
   FIELD ("garbage_writes", s->garbage_writes);
-  FIELD ("connections", s->connections);
-  FIELD ("disconnects", s->drops);
+  FIELD ("connections", lmsim_connection_get_connections (c->link));
+  FIELD ("disconnects", lmsim_connection_get_drops (c->link));
 #undef FIELD
   fc_json_writer_key (w, "oversize");
   switch (s->oversize_code)
@@ -1163,7 +950,7 @@ print_summary (Client *c)
     default: fc_json_writer_int (w, s->oversize_code); break;
     }
   fc_json_writer_key (w, "gave_up");
-  fc_json_writer_boolean (w, s->gave_up);
+  fc_json_writer_boolean (w, lmsim_connection_gave_up (c->link));
   fc_json_writer_end_object (w);
   json = fc_json_writer_steal (g_steal_pointer (&w), NULL);
   g_print ("%s\n", json);
@@ -1255,7 +1042,6 @@ lmsim_open_connect_main (int    argc,
   g_autoptr(GOptionContext) context =
     g_option_context_new ("HOST[:PORT] — send shots to an Open Connect receiver (port 921 by default)");
   g_autoptr(LmsimShotSource) source = NULL;
-  g_autoptr(GSocketConnectable) connectable = NULL;
   g_autoptr(GError) error = NULL;
   Client c = { 0 };
   const char *problem;
@@ -1279,8 +1065,8 @@ lmsim_open_connect_main (int    argc,
       status = lmsim_usage_error (context, problem);
       goto out;
     }
-  connectable = g_network_address_parse (argv[1], DEFAULT_PORT, &error);
-  if (connectable == NULL)
+  c.link = lmsim_connection_new (argv[1], DEFAULT_PORT, opt.give_up_s, opt.verbose, &error);
+  if (c.link == NULL)
     {
       status = lmsim_usage_error (context, error->message);
       goto out;
@@ -1288,15 +1074,8 @@ lmsim_open_connect_main (int    argc,
   if ((source = lmsim_open_shot_source (&shot_options, &status)) == NULL)
     goto out;
 
-  g_networking_init ();
   c.opt = &opt;
-  c.address = argv[1];
-  c.client = g_socket_client_new ();
-  /* A receiver on the shop LAN is never reached through a web proxy (and
-   * looking one up needs desktop settings a bay PC may not have). */
-  g_socket_client_set_enable_proxy (c.client, FALSE);
-  g_socket_client_set_timeout (c.client, 5);
-  framer_init (&c.framer);
+  lmsim_connection_set_hooks (c.link, &link_hooks, &c);
   g_queue_init (&c.sent);
   c.heartbeats = TRUE;
   /* --seed also repeats the garbage of --fault-garbage-every. */
@@ -1304,7 +1083,7 @@ lmsim_open_connect_main (int    argc,
 
   if (opt.oversize)
     oversize_after = MAX (1, shot_options.count / 2);
-  start = c.outage_since = g_get_monotonic_time ();
+  start = g_get_monotonic_time ();
   for (guint i = 0; shot_options.count == 0 || i < (guint) shot_options.count; i++)
     {
       g_autoptr(FcShot) shot = lmsim_shot_source_next (source);
@@ -1314,7 +1093,7 @@ lmsim_open_connect_main (int    argc,
       if (!idle_until (&c, lmsim_shot_options_due_time (&shot_options, start, i)))
         break;
       run_shot (&c, shot, number);
-      if (c.stats.gave_up || lmsim_interrupted ())
+      if (lmsim_connection_gave_up (c.link) || lmsim_interrupted ())
         break;
 
       if (opt.garbage_every > 0 && number % opt.garbage_every == 0)
@@ -1322,39 +1101,35 @@ lmsim_open_connect_main (int    argc,
       if (opt.stop_heartbeats_after > 0 && number == (guint) opt.stop_heartbeats_after)
         {
           c.heartbeats = FALSE;
-          say (&c, TRUE, "heartbeats stop now (--fault-stop-heartbeats-after)");
+          lmsim_say (TRUE, "heartbeats stop now (--fault-stop-heartbeats-after)");
         }
       if (oversize_after == number)
         send_oversize (&c);
       if (opt.disconnect_every > 0 && number % opt.disconnect_every == 0 && !last)
         {
-          drop_connection (&c, "--fault-disconnect-every");
-          if (!ensure_connected (&c))
+          lmsim_connection_drop (c.link, "--fault-disconnect-every");
+          if (!lmsim_connection_ensure (c.link))
             break;
         }
     }
 
   /* Late replies (to resends, duplicates, heartbeats) are still counted
    * before the connection closes. */
-  if (c.conn && !g_queue_is_empty (&c.sent))
+  if (lmsim_connection_is_connected (c.link) && !g_queue_is_empty (&c.sent))
     service (&c, g_get_monotonic_time () + (gint64) (opt.resend_timeout_s * G_USEC_PER_SEC),
              nothing_owed);
-  if (c.conn)
-    {
-      /* Whatever is still owed was never answered: a receiver that
-       * drops messages without a reply shows up here. */
-      for (GList *l = c.sent.head; l; l = l->next)
-        count_unanswered (&c, l->data);
-      g_io_stream_close (G_IO_STREAM (c.conn), NULL, NULL);
-      g_clear_object (&c.conn);
-    }
+  /* Whatever is still owed was never answered: a receiver that drops
+   * messages without a reply shows up here. */
+  for (GList *l = c.sent.head; l; l = l->next)
+    count_unanswered (&c, l->data);
+  g_queue_clear_full (&c.sent, g_free);
 
   /* Shots never sent for want of a connection did not get their 2xx
    * either; this keeps acknowledged + errors equal to --count. */
-  if (c.stats.gave_up && shot_options.count > 0)
+  if (lmsim_connection_gave_up (c.link) && shot_options.count > 0)
     c.stats.errors = (guint) shot_options.count - c.stats.acknowledged;
   print_summary (&c);
-  if (c.stats.gave_up)
+  if (lmsim_connection_gave_up (c.link))
     status = LMSIM_EXIT_FAILED;
   else if (shot_options.count > 0)
     status = c.stats.acknowledged == (guint) shot_options.count ? LMSIM_EXIT_OK : LMSIM_EXIT_FAILED;
@@ -1362,10 +1137,9 @@ lmsim_open_connect_main (int    argc,
     status = c.stats.errors == 0 ? LMSIM_EXIT_OK : LMSIM_EXIT_FAILED;
 
 out:
-  g_clear_object (&c.client);
+  g_clear_pointer (&c.link, lmsim_connection_free);
   g_clear_pointer (&c.rand, g_rand_free);
   g_queue_clear_full (&c.sent, g_free);
-  framer_clear (&c.framer);
   g_free (opt.device_id);
   g_free (opt.style_name);
   lmsim_shot_options_clear (&shot_options);

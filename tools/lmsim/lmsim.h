@@ -41,6 +41,12 @@ LmsimShotSource *lmsim_open_shot_source   (const LmsimShotOptions *options,
  * and still print their summary, which is what a test script wants. */
 gboolean lmsim_interrupted (void);
 
+/* Prints "fitclip-lmsim: TEXT" on stderr when @show (a mode passes
+ * TRUE for events, its --verbose flag for details). */
+void     lmsim_say         (gboolean    show,
+                            const char *format,
+                            ...) G_GNUC_PRINTF (2, 3);
+
 /* Sleeps until @until (monotonic µs), waking early on Ctrl-C. */
 void     lmsim_sleep_until (gint64 until);
 

@@ -56,6 +56,22 @@ lmsim_interrupted (void)
 }
 
 void
+lmsim_say (gboolean    show,
+           const char *format,
+           ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  if (!show)
+    return;
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("fitclip-lmsim: %s\n", text);
+}
+
+void
 lmsim_sleep_until (gint64 until)
 {
   for (;;)
