@@ -381,6 +381,9 @@ tags_to_json (GPtrArray *tags)
   FcJsonWriter *w = fc_json_writer_new (FALSE);
   g_autoptr(GPtrArray) sorted = g_ptr_array_copy (tags, NULL, NULL);
 
+  /* The copy shares the strings but would inherit the shot's free
+   * function: it must not free them. */
+  g_ptr_array_set_free_func (sorted, NULL);
   g_ptr_array_sort (sorted, compare_tags);
   fc_json_writer_begin_array (w);
   for (guint i = 0; i < sorted->len; i++)
