@@ -171,6 +171,67 @@ fc_json_writer_string (FcJsonWriter *writer,
   append_escaped (writer->out, value);
 }
 
+/*
+ * The common case without printf: a value that is the nearest double to
+ * a decimal of at most 15 significant digits, in the range "%g" writes
+ * without an exponent, is printed by "%.15g" as exactly that decimal
+ * (15 digits always recover such a decimal), and it reads back. Found by
+ * scaling with exact powers of ten; the check is an exact division, as
+ * correctly rounded as strtod. A sync batch of 500 shots writes ~6,500
+ * numbers; printf and strtod were a quarter of building it.
+ */
+static gboolean
+format_short_decimal (char   *buf,
+                      gsize   len,
+                      double  value)
+{
+  static const double scale[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                  1e12, 1e13, 1e14, 1e15 };
+  double a = fabs (value);
+
+  if (len < 24 || !(a >= 1e-4 && a < 1e15))
+    return FALSE;
+  for (guint k = 0; k < G_N_ELEMENTS (scale); k++)
+    {
+      double scaled = a * scale[k];
+      guint64 n, unit = 1, whole, frac;
+      char digits[24];
+      guint nd = 0, pos = 0;
+
+      if (scaled >= 1e15)
+        return FALSE;
+      n = (guint64) (scaled + 0.5);
+      if ((double) n / scale[k] != a)
+        continue;
+      /* A trailing zero would mean a shorter k passed: leave it to printf. */
+      if (k > 0 && n % 10 == 0)
+        return FALSE;
+      for (guint i = 0; i < k; i++)
+        unit *= 10;
+      whole = n / unit;
+      frac = n % unit;
+      if (value < 0)
+        buf[pos++] = '-';
+      do
+        digits[nd++] = '0' + whole % 10;
+      while ((whole /= 10) > 0);
+      while (nd > 0)
+        buf[pos++] = digits[--nd];
+      if (k > 0)
+        {
+          buf[pos++] = '.';
+          for (guint i = 0; i < k; i++)
+            {
+              unit /= 10;
+              buf[pos++] = '0' + (frac / unit) % 10;
+            }
+        }
+      buf[pos] = '\0';
+      return TRUE;
+    }
+  return FALSE;
+}
+
 void
 fc_format_double_shortest (char   *buf,
                            gsize   len,
@@ -178,6 +239,8 @@ fc_format_double_shortest (char   *buf,
 {
   static const char *formats[] = { "%.15g", "%.16g", "%.17g" };
 
+  if (format_short_decimal (buf, len, value))
+    return;
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
     {
       g_ascii_formatd (buf, len, formats[i], value);

@@ -208,9 +208,100 @@ static const char migration_1[] =
   "  attempt_count INTEGER NOT NULL DEFAULT 0,\n"
   "  next_attempt_at INTEGER NOT NULL,\n"
   "  last_error TEXT,\n"
-  "  created_at INTEGER NOT NULL\n"
+  "  created_at INTEGER NOT NULL,\n"
+  /* Sync queue state (fc-sync-queue.c): parked until a person retries;
+   * when it last failed (for the status' last error); a fitting
+   * creation's body and the entries it covers, frozen when first built
+   * so that a resend is byte-identical (sealed with the customer cipher
+   * when it holds a customer); an import's progress by shot seq. */
+  "  parked INTEGER NOT NULL DEFAULT 0 CHECK (parked IN (0, 1)),\n"
+  "  failed_at INTEGER,\n"
+  "  body BLOB,\n"
+  "  covers TEXT,\n"
+  "  sent_seq INTEGER,\n"
+  "  sent_count INTEGER NOT NULL DEFAULT 0\n"
   ");\n"
-  "CREATE INDEX outbox_due ON outbox(next_attempt_at, id);\n";
+  "CREATE INDEX outbox_due ON outbox(next_attempt_at, id);\n"
+  /* sync queue */
+  /* Per fitting in commit order: each fitting's head is one seek, and a
+   * batch's entries are read from the index alone. No index leads with
+   * entity_id: keyed by random UUIDs, removing a batch of 500 entries
+   * would rewrite ~500 scattered pages (4 ms a batch, measured). */
+  "CREATE INDEX outbox_by_fitting ON outbox(fitting_id, id, entity, operation, entity_id);\n"
+  "CREATE INDEX outbox_parked ON outbox(fitting_id) WHERE parked = 1;\n"
+  "CREATE INDEX outbox_failed ON outbox(failed_at) WHERE failed_at IS NOT NULL;\n"
+  "CREATE INDEX fittings_by_customer ON fittings(customer_id) WHERE customer_id IS NOT NULL;\n"
+  /* Entries (and an import's unsent shots) per entity and operation:
+   * the sync status is read every second, and counting a 100,000-entry
+   * outbox costs ~40 ms. Inserts and progress count themselves by
+   * trigger; whoever removes entries (only fc-sync-queue.c and the move
+   * trigger below) subtracts them in the same transaction, once per
+   * batch — a row trigger on delete cost 3.7 ms per 500 entries. */
+  "CREATE TABLE outbox_totals (\n"
+  "  entity TEXT NOT NULL,\n"
+  "  operation TEXT NOT NULL,\n"
+  "  entries INTEGER NOT NULL,\n"
+  "  shots INTEGER NOT NULL,\n"
+  "  PRIMARY KEY (entity, operation)\n"
+  ") WITHOUT ROWID;\n"
+  "CREATE TRIGGER outbox_totals_insert AFTER INSERT ON outbox BEGIN\n"
+  "  INSERT INTO outbox_totals (entity, operation, entries, shots)\n"
+  "    VALUES (new.entity, new.operation, 1,\n"
+  "            CASE WHEN new.entity = 'import' AND json_valid(new.payload)\n"
+  "                 THEN coalesce(json_extract(new.payload, '$.shots'), 0) - new.sent_count ELSE 0 END)\n"
+  "    ON CONFLICT (entity, operation) DO UPDATE SET entries = entries + 1,\n"
+  "      shots = shots + excluded.shots;\n"
+  "END;\n"
+  "CREATE TRIGGER outbox_totals_sent AFTER UPDATE OF sent_count ON outbox BEGIN\n"
+  "  UPDATE outbox_totals SET shots = shots - (new.sent_count - old.sent_count)\n"
+  "    WHERE entity = old.entity AND operation = old.operation;\n"
+  "END;\n"
+  /* A shot moved to another fitting: the cloud gets it in the new one
+   * if it has not been sent yet (its pending creation moves along, to
+   * the end of the new fitting's queue, after the configuration it now
+   * uses); otherwise a 'move' entry that the queue parks, since the
+   * cloud contract cannot move a shot between fittings. Here rather than
+   * in fc_store_move_shots() so that no writer can forget it. Finding
+   * the pending creation walks the old fitting's entries in
+   * outbox_by_fitting (index only): short while sync keeps up. */
+  "CREATE TRIGGER outbox_shot_moved AFTER UPDATE OF fitting_id ON shots\n"
+  "  WHEN old.fitting_id IS NOT new.fitting_id BEGIN\n"
+  "  INSERT INTO outbox (entity, entity_id, fitting_id, operation, payload, next_attempt_at, created_at)\n"
+  "    SELECT 'shot', new.id, new.fitting_id, op,\n"
+  "           CASE WHEN op = 'move' THEN json_object('from_fitting_id', old.fitting_id) END,\n"
+  "           0, CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)\n"
+  "    FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE fitting_id = old.fitting_id\n"
+  "                                     AND entity = 'shot' AND operation = 'create'\n"
+  "                                     AND entity_id = new.id)\n"
+  "                        OR EXISTS (SELECT 1 FROM outbox WHERE fitting_id = old.fitting_id\n"
+  "                                     AND entity = 'import' AND operation = 'create'\n"
+  "                                     AND entity_id = new.import_id\n"
+  "                                     AND coalesce(sent_seq, -1) < new.seq)\n"
+  "                      THEN 'create' ELSE 'move' END AS op);\n"
+  "  UPDATE outbox_totals SET entries = entries -\n"
+  "    (SELECT count(*) FROM outbox WHERE fitting_id = old.fitting_id AND entity = 'shot'\n"
+  "       AND operation = 'create' AND entity_id = new.id)\n"
+  "    WHERE entity = 'shot' AND operation = 'create';\n"
+  "  DELETE FROM outbox WHERE fitting_id = old.fitting_id AND entity = 'shot'\n"
+  "    AND operation = 'create' AND entity_id = new.id;\n"
+  "END;\n"
+  /* Recap videos waiting for (or done with) their upload; the tus
+   * state is kept so that an upload resumes after a crash. */
+  "CREATE TABLE videos (\n"
+  "  id TEXT PRIMARY KEY NOT NULL,\n"
+  "  fitting_id TEXT NOT NULL REFERENCES fittings(id),\n"
+  "  path TEXT NOT NULL,\n"
+  "  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),\n"
+  "  size INTEGER NOT NULL CHECK (size >= 0),\n"
+  "  content_type TEXT NOT NULL,\n"
+  "  upload_url TEXT,\n"
+  "  upload_offset INTEGER NOT NULL DEFAULT 0,\n"
+  "  upload_expires_at INTEGER,\n"
+  "  created_at INTEGER NOT NULL,\n"
+  "  uploaded_at INTEGER\n"
+  ");\n"
+  "CREATE INDEX videos_by_fitting ON videos(fitting_id);\n";
+  /* /sync queue */
 
 const char * const fc_store_migrations[] = {
   NULL,            /* version 0: the empty database */

@@ -103,6 +103,8 @@ gboolean      _fc_store_insert_shot     (FcStore      *self,
                                          gboolean      enqueue,
                                          FcAddResult  *result,
                                          GError      **error);
+/* A row of shot_select_sql (without tags). */
+FcShot       *_fc_store_shot_from_row   (sqlite3_stmt *stmt);
 gboolean      _fc_store_row_exists      (FcStore      *self,
                                          const char   *sql,
                                          const char   *id,

@@ -421,8 +421,9 @@ fc_store_add_shots (FcStore      *self,
 
 /* ---- reading ------------------------------------------------------------ */
 
-static FcShot *
-shot_from_row (sqlite3_stmt *stmt)
+/* A row of the store's shot_select_sql (also read by fc-sync-queue.c). */
+FcShot *
+_fc_store_shot_from_row (sqlite3_stmt *stmt)
 {
   FcShot *s = fc_shot_new ();
   const void *raw;
@@ -496,7 +497,7 @@ fc_store_get_shot (FcStore     *self,
   fc_bind_text (stmt, 1, shot_id);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
-    shot = shot_from_row (stmt);
+    shot = _fc_store_shot_from_row (stmt);
   sqlite3_reset (stmt);
   if (rc == SQLITE_DONE)
     {
@@ -533,7 +534,7 @@ fc_store_list_shots (FcStore     *self,
   fc_bind_text (stmt, 1, fitting_id);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      FcShot *s = shot_from_row (stmt);
+      FcShot *s = _fc_store_shot_from_row (stmt);
       g_ptr_array_add (shots, s);
       g_hash_table_insert (by_id, s->id, s);
     }
