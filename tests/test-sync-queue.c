@@ -962,6 +962,38 @@ test_locked_customer (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (((FcCustomer *) g_hash_table_lookup (m->customers, customer))->name, ==, "Bea");
 }
 
+/* A customer whose details do not decrypt with the key parks its
+ * fitting with the reason; nothing is sent without it, others go on. */
+static void
+test_damaged_customer (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *customer = add_customer (fx, "Ida");
+  g_autofree char *a = add_fitting (fx, customer);
+  g_autofree char *b = add_fitting (fx, NULL);
+  g_autofree char *sql = g_strdup_printf ("UPDATE customers SET name_enc = x'00112233445566778899'"
+                                          " WHERE id = '%s'", customer);
+  g_autoptr(FcSyncRequest) r = NULL;
+  FcSyncQueueStatus status = { 0 };
+  sqlite3 *db;
+
+  g_assert_cmpint (sqlite3_open (fx->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  r = next (fx);
+  g_assert_nonnull (r);
+  g_assert_cmpstr (r->fitting_id, ==, b);
+  done (fx, r);
+  g_assert_null (next (fx));
+  g_assert_true (fc_sync_queue_get_status (fx->store, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (status.parked, ==, 1);
+  g_assert_nonnull (status.last_error);
+  g_assert_cmpuint (status.pending[FC_SYNC_CREATE_FITTING], ==, 1);
+  fc_sync_queue_status_clear (&status);
+}
+
 /* ---- batches --------------------------------------------------------------------- */
 
 static void
@@ -1965,6 +1997,7 @@ main (int argc, char *argv[])
   ADD ("parked-does-not-block", test_parked_does_not_block);
   ADD ("retry-and-park", test_retry_and_park);
   ADD ("locked-customer", test_locked_customer);
+  ADD ("damaged-customer", test_damaged_customer);
   ADD ("batches", test_batches);
   ADD ("merged-edits", test_merged_edits);
   ADD ("customer-entries", test_customer_entries);

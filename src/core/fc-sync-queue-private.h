@@ -77,6 +77,7 @@ typedef struct {
   SyncRequest  *request;
   gint64        entry_id;
   char         *reason;
+  gint64        head_id;   /* the entry whose state holds the fitting back */
 } Built;
 
 int          _fc_sync_compare_ids      (gconstpointer     a,

@@ -796,6 +796,7 @@ find_next (FcStore   *store,
         }
       if (!build_for (store, c, built, error))
         goto fail;
+      built->head_id = c->head;
     }
   fc_store_rollback (store);
   return TRUE;
@@ -840,10 +841,12 @@ fc_sync_queue_next (FcStore  *store,
           return NULL;
         case BUILD_REQUEST:
           return &built.request->pub;
+        /* Parking holds the fitting by its head, which may be a customer
+         * entry older than the entry that cannot be sent. */
         case BUILD_FREEZE:
           ok = _fc_sync_freeze_create (store, built.entry_id, &built.reason, error);
           if (ok && built.reason)
-            ok = park_entry (store, built.entry_id, built.reason, error);
+            ok = park_entry (store, built.head_id, built.reason, error);
           g_free (built.reason);
           break;
         case BUILD_SETTLE:
@@ -851,7 +854,7 @@ fc_sync_queue_next (FcStore  *store,
           fc_sync_request_free (&built.request->pub);
           break;
         case BUILD_PARK:
-          ok = park_entry (store, built.entry_id, built.reason, error);
+          ok = park_entry (store, built.head_id, built.reason, error);
           g_free (built.reason);
           break;
         default:
