@@ -10,6 +10,7 @@ PACKAGES="
   libssl-dev openssl glib-networking
   libsecret-1-dev gnome-keyring dbus libsecret-tools
   gettext desktop-file-utils appstream
+  iproute2
 "
 
 SUDO=""

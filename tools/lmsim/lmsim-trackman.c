@@ -21,6 +21,8 @@
  */
 
 #define SSDP_ST             "urn:schemas-upnp-org:device:TrackMan:1"
+#define SSDP_GROUP          "239.255.255.250"
+#define SSDP_GROUP_PORT     1900
 #define RECENT_MAX          50
 #define TICK_MS             20
 
@@ -87,7 +89,10 @@ struct _Sim {
   LmsimShotOptions  shot_options;
   LmsimShotSource  *source;
   int               port;
+  char             *address;       /* where to listen; in every URL we hand out */
   int               ssdp_port;
+  gboolean          ssdp_multicast;
+  char             *ssdp_interface;
   int               disconnect_every;
   double            ping_s;
   gboolean          verbose;
@@ -95,6 +100,7 @@ struct _Sim {
   SoupServer       *server;
   guint             http_port;
   GSocket          *ssdp;
+  GSocket          *ssdp_group;
   GPtrArray        *peers;         /* of Peer* */
   GQueue            recent;        /* of char*: final Measurement objects, newest last */
   GMainLoop        *loop;
@@ -358,12 +364,12 @@ on_description (SoupServer        *server,
     "    <modelName>TrackMan 4</modelName>\n"
     "    <serialNumber>LMSIM0001</serialNumber>\n"
     "    <UDN>uuid:6c6d7369-6d00-4000-8000-000000000001</UDN>\n"
-    "    <webSocket>ws://127.0.0.1:%u/ws</webSocket>\n"
-    "    <api>http://127.0.0.1:%u/api/</api>\n"
-    "    <cameraApi>http://127.0.0.1:%u/camera/</cameraApi>\n"
+    "    <webSocket>ws://%s:%u/ws</webSocket>\n"
+    "    <api>http://%s:%u/api/</api>\n"
+    "    <cameraApi>http://%s:%u/camera/</cameraApi>\n"
     "  </device>\n"
     "</root>\n",
-    sim->http_port, sim->http_port, sim->http_port);
+    sim->address, sim->http_port, sim->address, sim->http_port, sim->address, sim->http_port);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, "text/xml", SOUP_MEMORY_TAKE,
                                     g_steal_pointer (&xml), strlen (xml));
@@ -440,11 +446,11 @@ on_ssdp (GSocket      *socket,
   reply = g_strdup_printf ("HTTP/1.1 200 OK\r\n"
                            "CACHE-CONTROL: max-age=1800\r\n"
                            "EXT:\r\n"
-                           "LOCATION: http://127.0.0.1:%u/description.xml\r\n"
+                           "LOCATION: http://%s:%u/description.xml\r\n"
                            "SERVER: fitclip-lmsim UPnP/1.0 TrackMan/4\r\n"
                            "ST: " SSDP_ST "\r\n"
                            "USN: uuid:6c6d7369-6d00-4000-8000-000000000001::" SSDP_ST "\r\n"
-                           "\r\n", sim->http_port);
+                           "\r\n", sim->address, sim->http_port);
   if (g_socket_send_to (socket, from, reply, strlen (reply), NULL, NULL) > 0)
     sim->ssdp_answers++;
   return G_SOURCE_CONTINUE;
@@ -454,8 +460,8 @@ static gboolean
 start_ssdp (Sim     *sim,
             GError **error)
 {
-  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, sim->ssdp_port);
+  g_autoptr(GInetAddress) host = g_inet_address_new_from_string (sim->address);
+  g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (host, sim->ssdp_port);
   g_autoptr(GSocketAddress) bound = NULL;
   g_autoptr(GSource) source = NULL;
 
@@ -472,16 +478,47 @@ start_ssdp (Sim     *sim,
   return TRUE;
 }
 
+/* Like a real unit: a member of the SSDP group on port 1900, answering
+ * searches by unicast from the address it is reached at. */
+static gboolean
+start_ssdp_group (Sim     *sim,
+                  GError **error)
+{
+  g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GInetAddress) group = g_inet_address_new_from_string (SSDP_GROUP);
+  g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (any, SSDP_GROUP_PORT);
+  g_autoptr(GSource) source = NULL;
+
+  sim->ssdp_group = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                  G_SOCKET_PROTOCOL_UDP, error);
+  /* Other UPnP software on the machine may hold the port too. */
+  if (sim->ssdp_group == NULL || !g_socket_bind (sim->ssdp_group, addr, TRUE, error))
+    return FALSE;
+  if (!g_socket_join_multicast_group (sim->ssdp_group, group, FALSE, sim->ssdp_interface, error))
+    return FALSE;
+  source = g_socket_create_source (sim->ssdp_group, G_IO_IN, NULL);
+  g_source_set_callback (source, G_SOURCE_FUNC (on_ssdp), sim, NULL);
+  g_source_attach (source, NULL);
+  return TRUE;
+}
+
 int
 lmsim_trackman_main (int    argc,
                      char **argv)
 {
   Sim sim = { 0 };
   const GOptionEntry entries[] = {
+    { "address", 0, 0, G_OPTION_ARG_STRING, &sim.address,
+      "IPv4 address to listen on and to name in the description (default 127.0.0.1; "
+      "a real unit is at 172.30.20.1)", "ADDR" },
     { "port", 0, 0, G_OPTION_ARG_INT, &sim.port,
-      "HTTP port on 127.0.0.1 (default 0: any free port, printed on stdout)", "N" },
+      "HTTP port (default 0: any free port, printed on stdout; a real unit uses 80)", "N" },
     { "ssdp-port", 0, 0, G_OPTION_ARG_INT, &sim.ssdp_port,
-      "Also answer SSDP M-SEARCH by unicast on 127.0.0.1:N (0: any free port)", "N" },
+      "Also answer SSDP M-SEARCH by unicast on ADDR:N (0: any free port)", "N" },
+    { "ssdp-multicast", 0, 0, G_OPTION_ARG_NONE, &sim.ssdp_multicast,
+      "Answer M-SEARCH sent to the SSDP group " SSDP_GROUP ":1900, like a real unit", NULL },
+    { "ssdp-interface", 0, 0, G_OPTION_ARG_STRING, &sim.ssdp_interface,
+      "Join the SSDP group on this network interface (default: the system's choice)", "NAME" },
     { "fault-disconnect-every", 0, 0, G_OPTION_ARG_INT, &sim.disconnect_every,
       "Close the WebSocket after every N shots", "N" },
     { "ping-interval", 0, 0, G_OPTION_ARG_DOUBLE, &sim.ping_s,
@@ -504,10 +541,11 @@ lmsim_trackman_main (int    argc,
   lmsim_shot_options_init (&sim.shot_options);
   g_option_context_set_summary (context,
     "Serves /description.xml, /api/, /api/shots/recent and the /ws WebSocket on\n"
-    "127.0.0.1 and runs until Ctrl-C. Shots are streamed (PreLaunchData to\n"
-    "Measurement) only while a viewer is subscribed. The first stdout line is\n"
-    "\"listening http://127.0.0.1:PORT/\", then \"ssdp 127.0.0.1:PORT\" with\n"
-    "--ssdp-port; the last is a summary of counters.");
+    "ADDR (127.0.0.1) and runs until Ctrl-C. Shots are streamed (PreLaunchData\n"
+    "to Measurement) only while a viewer is subscribed. The first stdout line is\n"
+    "\"listening http://ADDR:PORT/\", then \"ssdp ADDR:PORT\" with --ssdp-port and\n"
+    "\"ssdp " SSDP_GROUP ":1900\" with --ssdp-multicast; the last is a summary\n"
+    "of counters.");
   g_option_context_add_main_entries (context, entries, NULL);
   lmsim_shot_options_add (&sim.shot_options, context);
   g_option_context_set_description (context, clubs);
@@ -533,6 +571,20 @@ lmsim_trackman_main (int    argc,
       goto out;
     }
   want_ssdp = sim.ssdp_port >= 0;
+  if (sim.address == NULL)
+    sim.address = g_strdup ("127.0.0.1");
+  {
+    g_autoptr(GInetAddress) host = g_inet_address_new_from_string (sim.address);
+
+    /* Every URL handed out names it, so it must be one the viewer can
+     * reach: a literal, not a name or "any". */
+    if (host == NULL || g_inet_address_get_family (host) != G_SOCKET_FAMILY_IPV4 ||
+        g_inet_address_get_is_any (host))
+      {
+        status = lmsim_usage_error (context, "--address must be one IPv4 address, e.g. 172.30.20.1");
+        goto out;
+      }
+  }
   if ((sim.source = lmsim_open_shot_source (&sim.shot_options, &status)) == NULL)
     goto out;
 
@@ -541,16 +593,21 @@ lmsim_trackman_main (int    argc,
   soup_server_add_handler (sim.server, "/description.xml", on_description, &sim, NULL);
   soup_server_add_handler (sim.server, "/api", on_api, &sim, NULL);
   soup_server_add_websocket_handler (sim.server, "/ws", NULL, NULL, on_websocket, &sim, NULL);
-  if (!soup_server_listen_local (sim.server, sim.port, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
-    {
-      g_printerr ("fitclip-lmsim: cannot listen on 127.0.0.1:%d: %s\n", sim.port, error->message);
-      status = LMSIM_EXIT_FAILED;
-      goto out;
-    }
+  {
+    g_autoptr(GInetAddress) host = g_inet_address_new_from_string (sim.address);
+    g_autoptr(GSocketAddress) listen = g_inet_socket_address_new (host, sim.port);
+
+    if (!soup_server_listen (sim.server, listen, 0, &error))
+      {
+        g_printerr ("fitclip-lmsim: cannot listen on %s:%d: %s\n", sim.address, sim.port, error->message);
+        status = LMSIM_EXIT_FAILED;
+        goto out;
+      }
+  }
   uris = soup_server_get_uris (sim.server);
   sim.http_port = g_uri_get_port (uris->data);
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  g_print ("listening http://127.0.0.1:%u/\n", sim.http_port);
+  g_print ("listening http://%s:%u/\n", sim.address, sim.http_port);
 
   if (want_ssdp)
     {
@@ -560,7 +617,17 @@ lmsim_trackman_main (int    argc,
           status = LMSIM_EXIT_FAILED;
           goto out;
         }
-      g_print ("ssdp 127.0.0.1:%d\n", sim.ssdp_port);
+      g_print ("ssdp %s:%d\n", sim.address, sim.ssdp_port);
+    }
+  if (sim.ssdp_multicast)
+    {
+      if (!start_ssdp_group (&sim, &error))
+        {
+          g_printerr ("fitclip-lmsim: SSDP group " SSDP_GROUP ":1900: %s\n", error->message);
+          status = LMSIM_EXIT_FAILED;
+          goto out;
+        }
+      g_print ("ssdp " SSDP_GROUP ":%d\n", SSDP_GROUP_PORT);
     }
 
   sim.loop = g_main_loop_new (NULL, FALSE);
@@ -580,6 +647,9 @@ out:
   g_clear_pointer (&sim.peers, g_ptr_array_unref);
   g_clear_object (&sim.server);
   g_clear_object (&sim.ssdp);
+  g_clear_object (&sim.ssdp_group);
+  g_free (sim.address);
+  g_free (sim.ssdp_interface);
   g_clear_pointer (&sim.loop, g_main_loop_unref);
   g_clear_pointer (&sim.shot, fc_shot_free);
   g_free (sim.shot_id);
