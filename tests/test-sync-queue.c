@@ -922,6 +922,36 @@ test_retry_and_park (Fixture *fx, gconstpointer data)
   fc_sync_queue_status_clear (&status);
 }
 
+/* A failed creation that carried its customer waits as a whole: the
+ * customer's entry, older than the creation, holds the fitting. */
+static void
+test_retry_with_customer (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *customer = add_customer (fx, "Tuck");
+  g_autofree char *a = add_fitting (fx, customer);
+  g_autofree char *base = add_config (fx, a, FC_CONFIG_BASELINE);
+  g_autoptr(GPtrArray) shots = add_shots (fx, base, 90);
+  g_autofree char *video = g_uuid_string_random ();
+  g_autoptr(FcSyncRequest) create = NULL, again = NULL;
+  gint64 later = fx->clock + 10 * G_USEC_PER_SEC;
+  gint64 due = 0;
+
+  g_assert_true (fc_store_complete_fitting (fx->store, a, &error));
+  g_assert_true (fc_sync_queue_add_video (fx->store, a, video, "/v/r.mp4",
+                                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                                          65536, &error));
+  create = next (fx);
+  g_assert_cmpint (create->kind, ==, FC_SYNC_CREATE_FITTING);
+  g_assert_true (fc_sync_queue_retry_later (fx->store, create, later, "cannot be reached", &error));
+  g_assert_no_error (error);
+  g_assert_null (next_at (fx, fx->clock, &due));
+  g_assert_cmpint (due, ==, later);
+  again = next_at (fx, later, &due);
+  g_assert_cmpint (again->kind, ==, FC_SYNC_CREATE_FITTING);
+  g_assert_cmpint (again->attempt_count, ==, 1);
+}
+
 /* A fitting whose customer cannot be decrypted waits; the others go on. */
 static void
 test_locked_customer (Fixture *fx, gconstpointer data)
@@ -1996,6 +2026,7 @@ main (int argc, char *argv[])
   ADD ("order", test_order);
   ADD ("parked-does-not-block", test_parked_does_not_block);
   ADD ("retry-and-park", test_retry_and_park);
+  ADD ("retry-with-customer", test_retry_with_customer);
   ADD ("locked-customer", test_locked_customer);
   ADD ("damaged-customer", test_damaged_customer);
   ADD ("batches", test_batches);
