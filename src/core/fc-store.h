@@ -247,10 +247,11 @@ FcStatsInput *fc_store_load_stats_input (FcStore    *self,
 /* Outbox (drained by the sync engine). */
 typedef struct {
   gint64  id;
-  char   *entity;       /* "customer", "fitting", "club_config", "shot", "import" */
+  char   *entity;       /* "customer", "fitting", "club_config", "shot", "import", "video" */
   char   *entity_id;
   char   *fitting_id;
-  char   *operation;    /* "create", "update", "complete" */
+  char   *operation;    /* "create", "update", "complete"; "move" for a shot moved
+                         * to another fitting after it was sent (fc-sync-queue.h) */
   /* JSON; NULL for a shot "create" and for every customer entry: send
    * the stored record. A customer's details are encrypted at rest and
    * never copied into the outbox in clear; while they are locked
