@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include <locale.h>
+#include <stdio.h>
 #ifdef G_OS_UNIX
 # include <glib-unix.h>
 #endif
@@ -18,6 +19,7 @@
 #include "fc-secret-store.h"
 #include "fc-trackman-client.h"
 #include "fc-store.h"
+#include "fc-sync-engine.h"
 
 /*
  * fitclip-agent. Headless for now: it opens (creating or upgrading) the
@@ -42,6 +44,10 @@
  *   [files]
  *   lastshot=C:\\Users\\Bay\\Documents\\Foresight\\LastShot.CSV
  *   drop-folder=C:\\FitClip\\Drop
+ *   [cloud]
+ *   url=https://cloud.example.com   (sync; pair first with fitclipctl login or pair)
+ *   ca-file=C:\\FitClip\\shop-proxy-ca.pem   (only behind a TLS-inspecting proxy)
+ *   no-proxy=true                  (ignore the system's proxy settings)
  */
 
 typedef struct {
@@ -55,6 +61,10 @@ typedef struct {
   char   **lastshot;
   char    *drop_folder;
   char    *config;
+  char    *cloud;
+  char    *ca_file;
+  gboolean no_proxy;
+  char    *sync_backoff;
   gboolean headless;
   gboolean once;
   gboolean demo;
@@ -107,6 +117,75 @@ on_customers_unlocked (GObject      *source,
   *done = TRUE;
 }
 
+typedef struct {
+  FcSyncState state;
+  gboolean    online;
+  guint       pending;
+  guint       parked;
+  char       *last_error;
+  gint64      printed_at;
+} SyncReport;
+
+/* One line per change of the sync status; while a backlog drains, the
+ * count at most once a second. */
+static void
+on_sync_status (FcSyncEngine       *engine,
+                const FcSyncStatus *status,
+                gpointer            user_data)
+{
+  SyncReport *last = user_data;
+  guint pending = fc_sync_status_total_pending (status);
+  gint64 now = g_get_monotonic_time ();
+  gboolean changed = status->state != last->state || status->online != last->online ||
+                     status->parked != last->parked || g_strcmp0 (status->last_error, last->last_error) != 0;
+
+  if (!changed && (pending == last->pending || (pending != 0 && now - last->printed_at < G_USEC_PER_SEC)))
+    return;
+  g_print ("sync     %-13s %s  %u waiting (%u shots), %u parked, %" G_GUINT64_FORMAT " sent%s%s\n",
+           fc_sync_state_to_string (status->state), status->online ? "online " : "offline",
+           pending, status->pending[FC_SYNC_ADD_SHOTS], status->parked, status->sent_requests,
+           status->last_error ? "  — " : "", status->last_error ? status->last_error : "");
+  /* Status lines are read by scripts and tests while the agent runs,
+   * also when standard output is a file. */
+  fflush (stdout);
+  last->state = status->state;
+  last->online = status->online;
+  last->pending = pending;
+  last->parked = status->parked;
+  g_free (last->last_error);
+  last->last_error = g_strdup (status->last_error);
+  last->printed_at = now;
+}
+
+static void
+on_shot_stored_wake_sync (FcHub      *hub,
+                          const char *monitor_id,
+                          const char *shot_id,
+                          gboolean    duplicate,
+                          gpointer    user_data)
+{
+  if (!duplicate)
+    fc_sync_engine_wake (user_data);
+}
+
+/* --sync-backoff BASE_MS:CAP_MS, for tests that cannot wait minutes. */
+static gboolean
+parse_backoff (const char *text,
+               gint64     *base_us,
+               gint64     *cap_us)
+{
+  g_auto(GStrv) parts = text ? g_strsplit (text, ":", 2) : NULL;
+  guint64 base, cap;
+
+  if (parts == NULL || g_strv_length (parts) != 2 ||
+      !g_ascii_string_to_unsigned (parts[0], 10, 1, 3600 * 1000, &base, NULL) ||
+      !g_ascii_string_to_unsigned (parts[1], 10, base, 3600 * 1000, &cap, NULL))
+    return FALSE;
+  *base_us = (gint64) base * 1000;
+  *cap_us = (gint64) cap * 1000;
+  return TRUE;
+}
+
 /* Values from the config file fill in what the command line left unset. */
 static gboolean
 load_config (Options  *opt,
@@ -142,6 +221,12 @@ load_config (Options  *opt,
     opt->lastshot = g_key_file_get_string_list (kf, "files", "lastshot", NULL, NULL);
   if (opt->drop_folder == NULL)
     opt->drop_folder = g_key_file_get_string (kf, "files", "drop-folder", NULL);
+  if (opt->cloud == NULL)
+    opt->cloud = g_key_file_get_string (kf, "cloud", "url", NULL);
+  if (opt->ca_file == NULL)
+    opt->ca_file = g_key_file_get_string (kf, "cloud", "ca-file", NULL);
+  if (!opt->no_proxy)
+    opt->no_proxy = g_key_file_get_boolean (kf, "cloud", "no-proxy", NULL);
   return TRUE;
 }
 
@@ -181,6 +266,12 @@ main (int argc, char **argv)
     { "drop-folder", 0, 0, G_OPTION_ARG_FILENAME, &opt.drop_folder,
       "Import exports dropped into this folder", "DIR" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &opt.config, "Config file (default <user config folder>/fitclip/agent.conf)", "FILE" },
+    { "cloud", 0, 0, G_OPTION_ARG_STRING, &opt.cloud, "Sync with this cloud (pair first: fitclipctl login)", "URL" },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.ca_file,
+      "Trust cloud certificates signed by these CAs (PEM) instead of the system's", "FILE" },
+    { "no-proxy", 0, 0, G_OPTION_ARG_NONE, &opt.no_proxy, "Reach the cloud without the system's proxy", NULL },
+    { "sync-backoff", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt.sync_backoff,
+      "Retry delays of sync (first and longest, in ms; for tests)", "BASE:CAP" },
     { "headless", 0, 0, G_OPTION_ARG_NONE, &opt.headless, "Run without a window", NULL },
     { "demo", 0, 0, G_OPTION_ARG_NONE, &opt.demo, "Start with a simulated launch monitor", NULL },
     { "once", 0, 0, G_OPTION_ARG_NONE, &opt.once, "Report and exit instead of running", NULL },
@@ -198,6 +289,8 @@ main (int argc, char **argv)
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GSubprocess) simulator = NULL;
   g_autoptr(FcSecretStore) secrets = NULL;
+  g_autoptr(FcSyncEngine) sync = NULL;
+  SyncReport sync_report = { .state = FC_SYNC_STATE_STOPPED };
   gboolean customers_unlocked = FALSE;
   FcStoreCounts counts;
   int status = 0;
@@ -322,6 +415,33 @@ main (int argc, char **argv)
       g_print ("  drop folder   %s (imported files move to imported/, unreadable ones to failed/)\n",
                opt.drop_folder);
     }
+  if (opt.cloud)
+    {
+      FcSyncEngineOptions sync_options = {
+        .db_path = opt.db_path,
+        .cloud_url = opt.cloud,
+        .ca_file = opt.ca_file,
+        .no_proxy = opt.no_proxy,
+      };
+
+      if (opt.sync_backoff && !parse_backoff (opt.sync_backoff, &sync_options.backoff_base_us,
+                                               &sync_options.backoff_cap_us))
+        {
+          g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               "--sync-backoff must be BASE_MS:CAP_MS");
+          goto fail;
+        }
+      sync = fc_sync_engine_new (&sync_options, &error);
+      if (sync == NULL)
+        goto fail;
+      g_signal_connect (sync, "status-changed", G_CALLBACK (on_sync_status), &sync_report);
+      g_signal_connect_object (hub, "shot-stored", G_CALLBACK (on_shot_stored_wake_sync), sync, 0);
+      fc_sync_engine_start (sync);
+      g_print ("  cloud         syncing with %s%s\n", opt.cloud,
+               opt.ca_file ? " (trusting the CA file given)" : "");
+    }
+  else
+    g_print ("  cloud         not syncing (--cloud URL, or url= in [cloud] of the config file)\n");
   if (servers->len == 0 && feeds->len == 0 && drop == NULL)
     g_print ("  no launch monitor configured (use --open-connect 0.0.0.0:921, --e6 0.0.0.0:2483, "
              "--trackman discover, --lastshot, --drop-folder, the config file, or --demo)\n");
@@ -356,6 +476,8 @@ main (int argc, char **argv)
     g_subprocess_force_exit (simulator);
   for (guint i = 0; i < servers->len; i++)
     fc_open_connect_server_stop (g_ptr_array_index (servers, i));
+  if (sync)
+    fc_sync_engine_stop (sync);
   g_print ("Stopped; everything acknowledged is saved.\n");
   goto out;
 
@@ -373,5 +495,9 @@ out:
   g_strfreev (opt.lastshot);
   g_free (opt.drop_folder);
   g_free (opt.config);
+  g_free (opt.cloud);
+  g_free (opt.ca_file);
+  g_free (opt.sync_backoff);
+  g_free (sync_report.last_error);
   return status;
 }

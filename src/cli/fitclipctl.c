@@ -8,6 +8,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <glib.h>
+#ifdef G_OS_UNIX
+# include <glib-unix.h>
+# include <termios.h>
+# include <unistd.h>
+#endif
+#ifdef G_OS_WIN32
+# include <io.h>
+# include <windows.h>
+#endif
+
+#include <openssl/crypto.h>
+
+#include "fc-cloud-client.h"
 #include "fc-error.h"
 #include "fc-fitting-document.h"
 #include "fc-json-writer.h"
@@ -16,6 +30,8 @@
 #include "fc-secret-store.h"
 #include "fc-stats-json.h"
 #include "fc-store.h"
+#include "fc-sync-engine.h"
+#include "fc-sync-queue.h"
 
 /*
  * fitclipctl: the shop-IT and scripting face of the agent, over the same
@@ -32,6 +48,9 @@ typedef struct {
   char     *db_path;
   gboolean  json;
   char     *units;
+  char     *cloud;
+  char     *ca_file;
+  gboolean  no_proxy;
 } Globals;
 
 static Globals globals;
@@ -42,6 +61,11 @@ static GOptionEntry global_entries[] = {
   { "json", 0, 0, G_OPTION_ARG_NONE, &globals.json, "Print JSON for scripts", NULL },
   { "units", 0, 0, G_OPTION_ARG_STRING, &globals.units,
     "Display units: imperial (default) or metric", "SYSTEM" },
+  { "cloud", 0, 0, G_OPTION_ARG_STRING, &globals.cloud,
+    "Cloud address (default: $FITCLIP_CLOUD, or url= in [cloud] of agent.conf)", "URL" },
+  { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &globals.ca_file,
+    "Trust the cloud certificates signed by these CAs (PEM) instead of the system's", "FILE" },
+  { "no-proxy", 0, 0, G_OPTION_ARG_NONE, &globals.no_proxy, "Reach the cloud without the system's proxy", NULL },
   { NULL }
 };
 
@@ -918,6 +942,541 @@ cmd_complete (int argc, char **argv)
   return 0;
 }
 
+/* ---- cloud: pairing and sync -------------------------------------------- */
+
+typedef struct {
+  char     *url;
+  char     *ca_file;
+  gboolean  no_proxy;
+} CloudConfig;
+
+static void
+cloud_config_clear (CloudConfig *config)
+{
+  g_free (config->url);
+  g_free (config->ca_file);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CloudConfig, cloud_config_clear)
+
+/* The command line, then the environment, then the agent's config file
+ * (the same [cloud] section fitclip-agent reads). */
+static gboolean
+load_cloud_config (CloudConfig *config,
+                   int         *status)
+{
+  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "fitclip", "agent.conf", NULL);
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  gboolean have_file = g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL);
+
+  config->url = g_strdup (globals.cloud ? globals.cloud : g_getenv ("FITCLIP_CLOUD"));
+  if (config->url == NULL && have_file)
+    config->url = g_key_file_get_string (kf, "cloud", "url", NULL);
+  config->ca_file = g_strdup (globals.ca_file ? globals.ca_file : g_getenv ("FITCLIP_CA_FILE"));
+  if (config->ca_file == NULL && have_file)
+    config->ca_file = g_key_file_get_string (kf, "cloud", "ca-file", NULL);
+  config->no_proxy = globals.no_proxy || (have_file && g_key_file_get_boolean (kf, "cloud", "no-proxy", NULL));
+  if (config->url == NULL || *config->url == '\0')
+    {
+      g_printerr ("fitclipctl: no cloud address: give --cloud URL, set FITCLIP_CLOUD, or put url= in the "
+                  "[cloud] section of %s\n", path);
+      *status = EXIT_USAGE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static FcCloudClient *
+new_cloud_client (const CloudConfig *config,
+                  const char        *device_name,
+                  int               *status)
+{
+  FcCloudClientOptions options = {
+    .base_url = config->url,
+    .ca_file = config->ca_file,
+    .no_proxy = config->no_proxy,
+    .device_name = device_name,
+  };
+  g_autoptr(GError) error = NULL;
+  FcCloudClient *client = fc_cloud_client_new (&options, &error);
+
+  if (client == NULL)
+    *status = report_error (error);
+  return client;
+}
+
+/* The commands below drive async calls from a plain main: iterate until
+ * the callback has stored its result. */
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+static gboolean
+stdin_is_terminal (void)
+{
+#ifdef G_OS_WIN32
+  return _isatty (_fileno (stdin));
+#else
+  return isatty (STDIN_FILENO);
+#endif
+}
+
+/* One line from standard input, without echo when it is a terminal (a
+ * password). Scripts and tests pipe it in. NULL at end of input. */
+static char *
+read_line (const char *prompt,
+           gboolean    secret)
+{
+  char buffer[1024];
+  gboolean terminal = stdin_is_terminal ();
+  char *line = NULL;
+#ifdef G_OS_UNIX
+  struct termios saved, quiet;
+  gboolean echo_off = FALSE;
+#endif
+#ifdef G_OS_WIN32
+  HANDLE in = GetStdHandle (STD_INPUT_HANDLE);
+  DWORD saved_mode = 0;
+  gboolean echo_off = FALSE;
+#endif
+
+  if (terminal)
+    {
+      fputs (prompt, stderr);
+      fflush (stderr);
+    }
+#ifdef G_OS_UNIX
+  if (terminal && secret && tcgetattr (STDIN_FILENO, &saved) == 0)
+    {
+      quiet = saved;
+      quiet.c_lflag &= ~(tcflag_t) ECHO;
+      echo_off = tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+    }
+#endif
+#ifdef G_OS_WIN32
+  if (terminal && secret && GetConsoleMode (in, &saved_mode))
+    echo_off = SetConsoleMode (in, saved_mode & ~ENABLE_ECHO_INPUT);
+#endif
+  if (fgets (buffer, sizeof buffer, stdin) != NULL)
+    {
+      buffer[strcspn (buffer, "\r\n")] = '\0';
+      line = g_strdup (buffer);
+    }
+  OPENSSL_cleanse (buffer, sizeof buffer);
+#ifdef G_OS_UNIX
+  if (echo_off)
+    tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+#endif
+#ifdef G_OS_WIN32
+  if (echo_off)
+    SetConsoleMode (in, saved_mode);
+#endif
+  if (terminal && secret)
+    fputc ('\n', stderr);
+  return line;
+}
+
+static void
+print_paired (const CloudConfig *config,
+              const char        *device_id,
+              const char        *shop_id)
+{
+  if (globals.json)
+    {
+      FcJsonWriter *w = fc_json_writer_new (TRUE);
+      fc_json_writer_begin_object (w);
+      fc_json_writer_key (w, "cloud");
+      fc_json_writer_string (w, config->url);
+      fc_json_writer_key (w, "device_id");
+      fc_json_writer_string (w, device_id);
+      fc_json_writer_key (w, "shop_id");
+      fc_json_writer_string (w, shop_id);
+      fc_json_writer_end_object (w);
+      print_json (w);
+    }
+  else
+    g_print ("This PC is paired with %s as device %s; it syncs from now on "
+             "(fitclipctl sync status).\n", config->url, device_id);
+}
+
+/* The end of login and pair: wait for the pairing, then say so. */
+static int
+finish_pairing (FcCloudClient     *client,
+                GAsyncResult     **result,
+                const CloudConfig *config)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *device_id = NULL, *shop_id = NULL;
+
+  if (!fc_cloud_client_pair_finish (client, wait_for (result), &device_id, &shop_id, &error))
+    return report_error (error);
+  print_paired (config, device_id, shop_id);
+  return 0;
+}
+
+static int
+cmd_login (int argc, char **argv)
+{
+  g_autofree char *email = NULL, *name = NULL, *password = NULL;
+  GOptionEntry entries[] = {
+    { "email", 0, 0, G_OPTION_ARG_STRING, &email, "The shop owner's e-mail", "EMAIL" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "This PC's name in the owner's device list (default: host name)", "NAME" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    g_option_context_new ("— pair this PC with the shop's cloud account (the owner signs in once; "
+                          "the password is read from the terminal or standard input and not kept)");
+  g_auto(CloudConfig) config = { 0 };
+  g_autoptr(FcCloudClient) client = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  int status = 0;
+
+  if (!parse_options (context, entries, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return usage_error (context, "login takes options only");
+  if (!load_cloud_config (&config, &status))
+    return status;
+  if (email == NULL && stdin_is_terminal ())
+    email = read_line ("Owner's e-mail: ", FALSE);
+  if (email == NULL || *email == '\0')
+    return usage_error (context, "give the owner's e-mail with --email");
+  password = read_line ("Password: ", TRUE);
+  if (password == NULL || *password == '\0')
+    {
+      g_printerr ("fitclipctl: no password given\n");
+      return EXIT_BAD_INPUT;
+    }
+  client = new_cloud_client (&config, name, &status);
+  if (client == NULL)
+    return status;
+  fc_cloud_client_login_async (client, email, password, NULL, store_result, &result);
+  OPENSSL_cleanse (password, strlen (password));
+  return finish_pairing (client, &result, &config);
+}
+
+static int
+cmd_pair (int argc, char **argv)
+{
+  g_autofree char *name = NULL;
+  GOptionEntry entries[] = {
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "This PC's name in the owner's device list (default: host name)", "NAME" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    g_option_context_new ("CODE — pair this PC with a code the owner made (XXXX-XXXX, valid 10 minutes)");
+  g_auto(CloudConfig) config = { 0 };
+  g_autoptr(FcCloudClient) client = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  int status = 0;
+
+  if (!parse_options (context, entries, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (context, "pair takes exactly one CODE");
+  if (!load_cloud_config (&config, &status))
+    return status;
+  client = new_cloud_client (&config, name, &status);
+  if (client == NULL)
+    return status;
+  fc_cloud_client_pair_async (client, argv[1], NULL, store_result, &result);
+  return finish_pairing (client, &result, &config);
+}
+
+static int
+cmd_logout (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context =
+    g_option_context_new ("— unpair this PC (the cloud revokes it; what waits to be sent stays here)");
+  g_auto(CloudConfig) config = { 0 };
+  g_autoptr(FcCloudClient) client = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!parse_options (context, NULL, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return usage_error (context, "logout takes no arguments");
+  if (!load_cloud_config (&config, &status))
+    return status;
+  client = new_cloud_client (&config, NULL, &status);
+  if (client == NULL)
+    return status;
+  fc_cloud_client_logout_async (client, NULL, store_result, &result);
+  if (!fc_cloud_client_logout_finish (client, wait_for (&result), &error))
+    return report_error (error);
+  g_print ("This PC is no longer paired with %s.\n", config.url);
+  return 0;
+}
+
+static const char *const kind_labels[FC_SYNC_N_KINDS] = {
+  "new fittings", "shots", "edits", "completions", "videos",
+};
+
+static int
+sync_status (void)
+{
+  g_auto(CloudConfig) config = { 0 };
+  g_autoptr(FcStore) store = NULL;
+  g_autoptr(FcSecretStore) secrets = NULL;
+  g_autoptr(GBytes) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) keyring_error = NULL;
+  FcSyncQueueStatus qs = { 0 };
+  guint total = 0;
+  int status = 0;
+
+  /* Status without a cloud address is still worth showing: what waits. */
+  config.url = g_strdup (globals.cloud ? globals.cloud : g_getenv ("FITCLIP_CLOUD"));
+  if (config.url == NULL)
+    {
+      g_autofree char *path = g_build_filename (g_get_user_config_dir (), "fitclip", "agent.conf", NULL);
+      g_autoptr(GKeyFile) kf = g_key_file_new ();
+
+      if (g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL))
+        config.url = g_key_file_get_string (kf, "cloud", "url", NULL);
+    }
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  /* Fittings whose customer cannot be read wait: count them with the
+   * key when the keyring has it, without making one (a status changes
+   * nothing). */
+  {
+    g_autofree char *key_id = NULL;
+
+    if (!fc_store_get_pii_key_id (store, &key_id, &error))
+      return report_error (error);
+    if (key_id != NULL)
+      {
+        g_autoptr(FcSecretStore) pii_secrets = fc_secret_store_new_default ();
+
+        fc_pii_unlock_store (store, pii_secrets, NULL, NULL);
+      }
+  }
+  if (!fc_sync_queue_get_status (store, &qs, &error))
+    return report_error (error);
+  for (guint i = 0; i < FC_SYNC_N_KINDS; i++)
+    total += qs.pending[i];
+  if (config.url != NULL)
+    {
+      g_autoptr(FcCloudClient) client = new_cloud_client (&config, NULL, &status);
+
+      if (client == NULL)
+        return status;
+      /* The keyring's account is the address as the client spells it. */
+      secrets = fc_secret_store_new_default ();
+      token = fc_secret_store_lookup (secrets, FC_SECRET_DEVICE_REFRESH_TOKEN,
+                                      fc_cloud_client_get_base_url (client), NULL, &keyring_error);
+      if (g_error_matches (keyring_error, FC_ERROR, FC_ERROR_NOT_FOUND))
+        g_clear_error (&keyring_error);
+    }
+
+  if (globals.json)
+    {
+      FcJsonWriter *w = fc_json_writer_new (TRUE);
+      g_autofree char *oldest = qs.oldest_created_at ? fc_format_timestamp (qs.oldest_created_at) : NULL;
+
+      fc_json_writer_begin_object (w);
+      fc_json_writer_key (w, "cloud");
+      fc_json_writer_string (w, config.url);
+      fc_json_writer_key (w, "paired");
+      if (config.url == NULL || keyring_error != NULL)
+        fc_json_writer_null (w);
+      else
+        fc_json_writer_boolean (w, token != NULL);
+      fc_json_writer_key (w, "keyring_error");
+      fc_json_writer_string (w, keyring_error ? keyring_error->message : NULL);
+      fc_json_writer_key (w, "pending");
+      fc_json_writer_begin_object (w);
+      for (guint i = 0; i < FC_SYNC_N_KINDS; i++)
+        {
+          fc_json_writer_key (w, fc_sync_kind_to_string (i));
+          fc_json_writer_int (w, qs.pending[i]);
+        }
+      fc_json_writer_end_object (w);
+      fc_json_writer_key (w, "pending_total");
+      fc_json_writer_int (w, total);
+      fc_json_writer_key (w, "parked");
+      fc_json_writer_int (w, qs.parked);
+      fc_json_writer_key (w, "waiting_for_key");
+      fc_json_writer_int (w, qs.waiting_for_key);
+      fc_json_writer_key (w, "oldest_pending_at");
+      fc_json_writer_string (w, oldest);
+      fc_json_writer_key (w, "last_error");
+      fc_json_writer_string (w, qs.last_error);
+      fc_json_writer_end_object (w);
+      print_json (w);
+    }
+  else
+    {
+      g_autofree char *oldest = format_time (qs.oldest_created_at);
+
+      g_print ("Cloud           %s\n", config.url ? config.url : "not configured (--cloud URL, FITCLIP_CLOUD, "
+                                                               "or url= in [cloud] of agent.conf)");
+      if (config.url != NULL)
+        g_print ("Paired          %s\n", keyring_error ? keyring_error->message
+                                         : token ? "yes"
+                                         : "no (fitclipctl login, or fitclipctl pair CODE)");
+      g_print ("Waiting to send %u", total);
+      if (total > 0)
+        {
+          const char *sep = " (";
+
+          for (guint i = 0; i < FC_SYNC_N_KINDS; i++)
+            if (qs.pending[i] > 0)
+              {
+                g_print ("%s%u %s", sep, qs.pending[i], kind_labels[i]);
+                sep = ", ";
+              }
+          g_print ("); oldest from %s", oldest);
+        }
+      g_print ("\n");
+      g_print ("Parked          %u%s\n", qs.parked, qs.parked ? " (the cloud refused them; fitclipctl sync now "
+                                                               "tries again)" : "");
+      if (qs.waiting_for_key)
+        g_print ("Waiting for key %u fitting%s (their customers' details are locked: unlock the keyring)\n",
+                 qs.waiting_for_key, qs.waiting_for_key == 1 ? "" : "s");
+      g_print ("Last error      %s\n", qs.last_error ? qs.last_error : "—");
+    }
+  fc_sync_queue_status_clear (&qs);
+  return 0;
+}
+
+typedef struct {
+  gboolean  terminal;
+  gint64    printed_at;
+  guint64   sent;
+} Progress;
+
+static void
+on_sync_progress (FcSyncEngine       *engine,
+                  const FcSyncStatus *status,
+                  gpointer            user_data)
+{
+  Progress *p = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (status->sent_requests == p->sent && p->printed_at != 0)
+    return;
+  /* A line per second at most when it goes to a log. */
+  if (!p->terminal && now - p->printed_at < G_USEC_PER_SEC)
+    return;
+  p->sent = status->sent_requests;
+  p->printed_at = now;
+  g_printerr ("%sSent %" G_GUINT64_FORMAT " request%s (%" G_GUINT64_FORMAT " shots, %" G_GUINT64_FORMAT
+              " videos); %u waiting%s", p->terminal ? "\r" : "", status->sent_requests,
+              status->sent_requests == 1 ? "" : "s", status->sent_shots, status->sent_videos,
+              fc_sync_status_total_pending (status), p->terminal ? "   " : "\n");
+}
+
+#ifdef G_OS_UNIX
+static gboolean
+on_interrupt (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_REMOVE;
+}
+#endif
+
+static int
+sync_now (void)
+{
+  g_auto(CloudConfig) config = { 0 };
+  g_autofree char *db = NULL;
+  g_autoptr(FcSyncEngine) engine = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  FcSyncEngineOptions options = { 0 };
+  Progress progress = { 0 };
+  const FcSyncStatus *last;
+  gboolean ok;
+  int status = 0;
+
+  if (!load_cloud_config (&config, &status))
+    return status;
+  db = globals.db_path ? g_strdup (globals.db_path) : fc_store_default_path ();
+  /* Fails early, with the store's own message, for a missing database. */
+  {
+    g_autoptr(FcStore) store = open_store (&status);
+
+    if (store == NULL)
+      return status;
+  }
+  options.db_path = db;
+  options.cloud_url = config.url;
+  options.ca_file = config.ca_file;
+  options.no_proxy = config.no_proxy;
+  engine = fc_sync_engine_new (&options, &error);
+  if (engine == NULL)
+    return report_error (error);
+#ifdef G_OS_WIN32
+  progress.terminal = _isatty (_fileno (stderr));
+#else
+  progress.terminal = isatty (STDERR_FILENO);
+#endif
+  g_signal_connect (engine, "status-changed", G_CALLBACK (on_sync_progress), &progress);
+#ifdef G_OS_UNIX
+  g_unix_signal_add (SIGINT, on_interrupt, cancellable);
+  g_unix_signal_add (SIGTERM, on_interrupt, cancellable);
+#endif
+  fc_sync_engine_start (engine);
+  fc_sync_engine_drain_async (engine, cancellable, store_result, &result);
+  while (result == NULL && !g_cancellable_is_cancelled (cancellable))
+    g_main_context_iteration (NULL, TRUE);
+  ok = result != NULL && fc_sync_engine_drain_finish (engine, result, &error);
+  fc_sync_engine_stop (engine);
+  last = fc_sync_engine_get_status (engine);
+  if (progress.terminal && progress.printed_at != 0)
+    g_printerr ("\n");
+  if (!ok)
+    {
+      g_printerr ("fitclipctl: not everything was sent (%" G_GUINT64_FORMAT " request%s went through): %s\n",
+                  last->sent_requests, last->sent_requests == 1 ? "" : "s",
+                  error ? error->message : "interrupted");
+      return EXIT_BAD_INPUT;
+    }
+  g_print ("Everything is sent: %" G_GUINT64_FORMAT " request%s (%" G_GUINT64_FORMAT " shots, %" G_GUINT64_FORMAT
+           " videos).\n", last->sent_requests, last->sent_requests == 1 ? "" : "s", last->sent_shots,
+           last->sent_videos);
+  return 0;
+}
+
+static int
+cmd_sync (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context =
+    g_option_context_new ("status|now — what waits to go to the cloud; send it now");
+  int status = 0;
+
+  g_option_context_set_description (context,
+                                    "status   what waits to be sent, what the cloud refused, and whether this PC is paired\n"
+                                    "now      send everything now (parked changes too); exit 0 once all is sent,\n"
+                                    "         1 with the reason otherwise\n");
+  if (!parse_options (context, NULL, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (context, "sync takes status or now");
+  if (strcmp (argv[1], "status") == 0)
+    return sync_status ();
+  if (strcmp (argv[1], "now") == 0)
+    return sync_now ();
+  return usage_error (context, "sync takes status or now");
+}
+
 static const Command commands[] = {
   { "import",      "FILE [--fitting ID] [--config ID]", "Import a launch-monitor export (CSV or JSON)", cmd_import },
   { "export",      "FITTING --format csv|json [-o FILE]", "Export a fitting", cmd_export },
@@ -930,12 +1489,16 @@ static const Command commands[] = {
   { "exclude",     "SHOT… [--reason TEXT]", "Leave shots out of the statistics", cmd_exclude },
   { "include",     "SHOT…", "Count excluded shots again", cmd_include },
   { "complete",    "FITTING", "Mark a fitting completed", cmd_complete },
+  { "login",       "[--email EMAIL]", "Pair this PC with the shop's cloud account", cmd_login },
+  { "pair",        "CODE", "Pair this PC with a code the owner made", cmd_pair },
+  { "logout",      "", "Unpair this PC", cmd_logout },
+  { "sync",        "status|now", "What waits to go to the cloud; send it now", cmd_sync },
 };
 
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "Usage: fitclipctl [--db PATH] [--json] COMMAND [ARGS…]\n\nCommands:\n");
+  fprintf (out, "Usage: fitclipctl [--db PATH] [--json] [--cloud URL] COMMAND [ARGS…]\n\nCommands:\n");
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-12s %-38s %s\n", commands[i].name, commands[i].args, commands[i].summary);
   fprintf (out, "\nThe database is $FITCLIP_DB, or %s when unset.\n"
@@ -980,7 +1543,8 @@ main (int argc, char **argv)
           return 0;
         }
       g_ptr_array_add (args, argv[i]);
-      if (command == NULL && (strcmp (argv[i], "--db") == 0 || strcmp (argv[i], "--units") == 0) &&
+      if (command == NULL && (strcmp (argv[i], "--db") == 0 || strcmp (argv[i], "--units") == 0 ||
+                              strcmp (argv[i], "--cloud") == 0 || strcmp (argv[i], "--ca-file") == 0) &&
           i + 1 < argc)
         g_ptr_array_add (args, argv[++i]);
     }
@@ -998,6 +1562,8 @@ main (int argc, char **argv)
   }
   g_free (globals.db_path);
   g_free (globals.units);
+  g_free (globals.cloud);
+  g_free (globals.ca_file);
   g_free (export_format);
   return status;
 }

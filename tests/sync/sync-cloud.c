@@ -10,6 +10,7 @@
 #endif
 
 #include "sync-cloud.h"
+#include "sync-compare.h"
 
 static const char *
 devcloud_path (void)
@@ -230,6 +231,44 @@ sync_cloud_dump (SyncCloud *cloud)
   return sync_parse_json (out);
 }
 
+/* sync_compare() on the fittings of @exports: the dump is cut down to
+ * them (a test may leave a fitting out on purpose), and the bay's
+ * selected club is taken out of the exports, being local UI state that
+ * fc_store_set_active_config() never queues. */
+void
+sync_assert_cloud_has (SyncCloud  *cloud,
+                       GPtrArray  *exports,
+                       GHashTable *videos)
+{
+  g_autoptr(JsonNode) dump = sync_cloud_dump (cloud);
+  JsonObject *root = json_node_get_object (dump);
+  JsonArray *all = json_object_get_array_member (root, "fittings");
+  g_autoptr(JsonArray) wanted = json_array_new ();
+  g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GString) report = g_string_new (NULL);
+
+  g_assert_cmpuint (exports->len, >, 0);
+  for (guint i = 0; i < exports->len; i++)
+    {
+      JsonObject *fitting = json_object_get_object_member (json_node_get_object (g_ptr_array_index (exports, i)),
+                                                           "fitting");
+
+      json_object_remove_member (fitting, "active_config_id");
+      g_hash_table_add (ids, (gpointer) json_object_get_string_member (fitting, "id"));
+    }
+  for (guint i = 0; i < json_array_get_length (all); i++)
+    {
+      JsonObject *f = json_array_get_object_element (all, i);
+
+      if (g_hash_table_contains (ids, json_object_get_string_member (json_object_get_object_member (f, "fitting"),
+                                                                     "id")))
+        json_array_add_element (wanted, json_node_copy (json_array_get_element (all, i)));
+    }
+  json_object_set_array_member (root, "fittings", json_array_ref (wanted));
+  if (!sync_compare (dump, exports, videos, report))
+    g_error ("The cloud does not hold what the agent holds:\n%s", report->str);
+}
+
 char *
 sync_cloud_pair_code (SyncCloud *cloud)
 {
@@ -315,6 +354,45 @@ sync_wait_result (GAsyncResult **result,
   g_source_remove (tick);
   g_assert_nonnull (*result);
   return *result;
+}
+
+gboolean
+sync_in_keyring_child (KeyringSession *keyring,
+                       guint           timeout_s)
+{
+  if (!g_test_subprocess ())
+    {
+      keyring_trap_set_address (keyring_session_address (keyring));
+      g_test_trap_subprocess (NULL, (guint64) timeout_s * G_USEC_PER_SEC,
+                              G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return FALSE;
+    }
+  keyring_trap_enter ();
+  return TRUE;
+}
+
+void
+sync_make_certificate (const char *dir,
+                       const char *name)
+{
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  g_autofree char *cert = g_strdup_printf ("%s/%s.pem", dir, name);
+  g_autofree char *key = g_strdup_printf ("%s/%s-key.pem", dir, name);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status;
+
+  if (openssl == NULL)
+    g_error ("The TLS tests need the openssl program (tools/install-deps.sh installs it)");
+  g_spawn_sync (NULL, (char *[]) { openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                                   "-days", "2", "-subj", "/CN=127.0.0.1",
+                                   "-addext", "subjectAltName=IP:127.0.0.1", NULL },
+                NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("openssl failed: %s", err);
 }
 
 void

@@ -4,6 +4,8 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "keyring-session.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -47,6 +49,15 @@ JsonNode  *sync_cloud_admin    (SyncCloud         *cloud,
                                 const char        *json_body);
 /* `fitclip-devcloud dump` of the database. */
 JsonNode  *sync_cloud_dump     (SyncCloud         *cloud);
+/* The cloud holds every fitting of @exports (the agent's JSON exports,
+ * JsonNode *) as the agent has it (sync_compare() of sync-compare.h:
+ * fitting, customer, configurations and shots member by member, no shot
+ * missing or twice, and the recap videos @videos names, fitting id ->
+ * SHA-256 hex, may be NULL). Fittings not in @exports are not looked at.
+ * Fails the test with the differences. */
+void       sync_assert_cloud_has (SyncCloud       *cloud,
+                                  GPtrArray       *exports,
+                                  GHashTable      *videos);
 /* A one-time pairing code for the owner. */
 char      *sync_cloud_pair_code (SyncCloud        *cloud);
 /* SQL run on the server's database from outside (what no endpoint
@@ -72,6 +83,19 @@ GAsyncResult *sync_wait_result (GAsyncResult     **result,
 JsonNode  *sync_parse_json     (const char        *text);
 JsonNode  *sync_json_at        (JsonNode          *root,
                                 const char        *dotted_path);
+
+/* In a keyring test case: the first time (in the test process) runs the
+ * case again in a g_test_trap_subprocess() child on @keyring's bus and
+ * asserts it passed, returning FALSE; in that child, joins the bus and
+ * returns TRUE (libsecret and GDBus keep one session bus per process). */
+gboolean   sync_in_keyring_child (KeyringSession  *keyring,
+                                  guint            timeout_s);
+
+/* A self-signed certificate for 127.0.0.1, DIR/NAME.pem with its key in
+ * DIR/NAME-key.pem, made with the openssl program (which
+ * tools/install-deps.sh installs; without it the test fails). */
+void       sync_make_certificate (const char      *dir,
+                                  const char      *name);
 
 /* Removes a folder and everything in it. */
 void       sync_remove_tree    (const char        *path);

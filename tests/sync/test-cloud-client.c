@@ -20,25 +20,10 @@
 #include "keyring-session.h"
 #include "sync-cloud.h"
 
-#define SUBPROCESS_TIMEOUT_US (180 * G_USEC_PER_SEC)
+#define SUBPROCESS_TIMEOUT_S 180
 #define WAIT_S 30
 
 static KeyringSession *keyring;
-
-static gboolean
-in_child (void)
-{
-  if (!g_test_subprocess ())
-    {
-      keyring_trap_set_address (keyring_session_address (keyring));
-      g_test_trap_subprocess (NULL, SUBPROCESS_TIMEOUT_US,
-                              G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
-      g_test_trap_assert_passed ();
-      return FALSE;
-    }
-  keyring_trap_enter ();
-  return TRUE;
-}
 
 static FcCloudClient *
 new_client (const char *url,
@@ -170,7 +155,7 @@ test_login (void)
   JsonArray *devices;
   JsonObject *device;
 
-  if (!in_child ())
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
     return;
   cloud = sync_cloud_start (NULL);
   client = new_client (cloud->url, NULL);
@@ -225,7 +210,7 @@ test_pair_code (void)
   g_autofree char *code = NULL, *device_id = NULL, *first_token = NULL, *token = NULL;
   g_autofree char *spaced = NULL;
 
-  if (!in_child ())
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
     return;
   cloud = sync_cloud_start (NULL);
   client = new_client (cloud->url, NULL);
@@ -265,7 +250,7 @@ test_refresh (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *device_id = NULL;
 
-  if (!in_child ())
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
     return;
   cloud = sync_cloud_start (args);
   client = new_client (cloud->url, NULL);
@@ -304,7 +289,7 @@ test_unauthorized_twice (void)
   g_autoptr(FcCloudResponse) r = NULL;
   g_autofree char *token = NULL;
 
-  if (!in_child ())
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
     return;
   cloud = sync_cloud_start (NULL);
   client = new_client (cloud->url, NULL);
@@ -334,7 +319,7 @@ test_revoked (void)
   g_autoptr(FcCloudResponse) r = NULL, again = NULL;
   g_autofree char *device_id = NULL, *out = NULL, *token = NULL;
 
-  if (!in_child ())
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
     return;
   cloud = sync_cloud_start (NULL);
   client = new_client (cloud->url, NULL);
@@ -382,7 +367,7 @@ test_refresh_expired (void)
   g_autoptr(FcCloudResponse) r = NULL;
   g_autofree char *device_id = NULL, *token = NULL;
 
-  if (!in_child ())
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
     return;
   cloud = sync_cloud_start (args);
   client = new_client (cloud->url, NULL);
@@ -409,7 +394,7 @@ test_repaired_elsewhere (void)
   g_autofree char *old_id = NULL, *new_id = NULL, *code = NULL, *out = NULL;
   g_autofree char *token_after = NULL, *token_new = NULL;
 
-  if (!in_child ())
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
     return;
   cloud = sync_cloud_start (NULL);
   agent = new_client (cloud->url, NULL);
@@ -440,7 +425,7 @@ test_logout (void)
   g_autoptr(JsonNode) dump = NULL;
   g_autofree char *device_id = NULL, *token = NULL, *after = NULL;
 
-  if (!in_child ())
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
     return;
   cloud = sync_cloud_start (NULL);
   client = new_client (cloud->url, NULL);
@@ -491,7 +476,7 @@ test_outcomes (void)
   g_autofree char *fitting = g_uuid_string_random ();
   g_autofree char *body = NULL;
 
-  if (!in_child ())
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
     return;
   cloud = sync_cloud_start (NULL);
   client = new_client (cloud->url, NULL);
@@ -577,30 +562,6 @@ test_outcomes (void)
 
 /* ---- TLS ---------------------------------------------------------------- */
 
-/* A self-signed certificate for 127.0.0.1 made with the openssl program. */
-static void
-make_certificate (const char *dir,
-                  const char *name)
-{
-  g_autofree char *openssl = g_find_program_in_path ("openssl");
-  g_autofree char *cert = g_strdup_printf ("%s/%s.pem", dir, name);
-  g_autofree char *key = g_strdup_printf ("%s/%s-key.pem", dir, name);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  int status;
-
-  if (openssl == NULL)
-    g_error ("The TLS test needs the openssl program (tools/install-deps.sh installs it)");
-  g_spawn_sync (NULL, (char *[]) { openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                                   "-days", "2", "-subj", "/CN=127.0.0.1",
-                                   "-addext", "subjectAltName=IP:127.0.0.1", NULL },
-                NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("openssl failed: %s", err);
-}
-
 static void
 test_tls (void)
 {
@@ -609,11 +570,11 @@ test_tls (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *device_id = NULL;
 
-  if (!in_child ())
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
     return;
   dir = g_dir_make_tmp ("sync-tls-XXXXXX", NULL);
-  make_certificate (dir, "cloud");
-  make_certificate (dir, "other");
+  sync_make_certificate (dir, "cloud");
+  sync_make_certificate (dir, "other");
   cert = g_build_filename (dir, "cloud.pem", NULL);
   key = g_build_filename (dir, "cloud-key.pem", NULL);
   other = g_build_filename (dir, "other.pem", NULL);
