@@ -12,7 +12,15 @@
  *  (b) ingest: 8 clients at once, 2,000 shots each: shots/s and reply
  *      time percentiles.
  *
- * Run: _build/bench/bench-open-connect [DIR]
+ * With --e6, the Garmin E6 receiver instead (hub + FcE6Server), one app
+ * thread, 2,000 shots, each SetBallData then SendShot:
+ *  (e) shot to commit: from the SendShot's last byte leaving the app to
+ *      the hub reporting the shot committed (its "shot-stored" signal, on
+ *      the main loop, after the writer thread's durable commit);
+ *  (f) shot to ACK: the same start to the app reading the SendShot ACK,
+ *      which the receiver sends only after the commit.
+ *
+ * Run: _build/bench/bench-open-connect [--e6] [DIR]
  */
 #include <glib/gstdio.h>
 #include <netinet/in.h>
@@ -22,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc-e6-server.h"
 #include "fc-hub.h"
 #include "fc-open-connect-server.h"
 
@@ -191,14 +200,195 @@ run_clients (guint16 port, guint n_clients, guint shots, const char *name)
   printf ("%s_reply_max_ms %.3f\n", name, percentile (all, n_clients * shots, 1.0));
 }
 
+/* ---- Garmin E6 ------------------------------------------------------------- */
+
+#define E6_SHOTS 2000
+
+typedef struct {
+  guint16  port;
+  gint64   sent_at[E6_SHOTS];    /* SendShot written (monotonic µs) */
+  double   ack_ms[E6_SHOTS];
+  gboolean ok;
+  gint     finished;
+} E6App;
+
+/* The next reply that contains @want, skipping others (pings, Disarm...),
+ * and whether it also contains @success (NULL: no check). E6 replies are
+ * flat objects without braces inside strings. */
+static gboolean
+e6_wait_for (GInputStream *in, Reader *r, const char *want, const char *success)
+{
+  for (;;)
+    {
+      for (gsize i = 0; i < r->len; i++)
+        if (r->buf[i] == '}')
+          {
+            gboolean match, ok;
+
+            r->buf[i] = '\0';
+            match = strstr (r->buf, want) != NULL;
+            ok = success == NULL || strstr (r->buf, success) != NULL;
+            memmove (r->buf, r->buf + i + 1, r->len - i - 1);
+            r->len -= i + 1;
+            if (match)
+              return ok;
+            i = (gsize) -1;
+          }
+      {
+        gssize n;
+
+        if (r->len == sizeof r->buf)
+          return FALSE;
+        n = g_input_stream_read (in, r->buf + r->len, sizeof r->buf - r->len, NULL, NULL);
+        if (n <= 0)
+          return FALSE;
+        r->len += n;
+      }
+    }
+}
+
+static void
+e6_app_run (E6App *app)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) conn = NULL;
+  GOutputStream *out;
+  GInputStream *in;
+  Reader reader = { .len = 0 };
+  static const char handshake[] = "{\"Type\":\"Handshake\"}";
+  static const char challenge[] = "{\"Challenge\":\"YmVuY2g=\",\"Type\":\"Challenge\"}";
+  static const char send_shot[] = "{\"Type\":\"SendShot\"}";
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", app->port, NULL, NULL);
+  if (conn == NULL)
+    return;
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  if (!g_output_stream_write_all (out, handshake, strlen (handshake), NULL, NULL, NULL) ||
+      !e6_wait_for (in, &reader, "\"Type\":\"Handshake\"", NULL) ||
+      !g_output_stream_write_all (out, challenge, strlen (challenge), NULL, NULL, NULL) ||
+      !e6_wait_for (in, &reader, "\"Type\":\"Authentication\"", NULL))
+    return;
+
+  for (guint i = 0; i < E6_SHOTS; i++)
+    {
+      char ball[256];
+      /* Distinct values per shot, so none is taken for a resend. */
+      int len = g_snprintf (ball, sizeof ball,
+                            "{\"BallData\":{\"BallSpeed\":%.2f,\"LaunchAngle\":%.2f,\"LaunchDirection\":1.5,"
+                            "\"SpinAxis\":%.1f,\"TotalSpin\":%.0f},\"Type\":\"SetBallData\"}",
+                            120 + i * 0.01, 10 + (i % 50) * 0.1, 355.0 + (i % 10), 2500.0 + i % 3000);
+
+      if (!g_output_stream_write_all (out, ball, len, NULL, NULL, NULL) ||
+          !e6_wait_for (in, &reader, "\"SubType\":\"SetBallData\"", "Success.") ||
+          !g_output_stream_write_all (out, send_shot, strlen (send_shot), NULL, NULL, NULL))
+        return;
+      app->sent_at[i] = g_get_monotonic_time ();
+      /* Anything but success (a failed commit) ends the run. */
+      if (!e6_wait_for (in, &reader, "\"SubType\":\"SendShot\"", "\"Details\":\"Success.\""))
+        return;
+      app->ack_ms[i] = (g_get_monotonic_time () - app->sent_at[i]) / 1000.0;
+      /* The app waits for the whole sequence before the next shot. */
+      if (!e6_wait_for (in, &reader, "\"SubType\":\"Arm\"", NULL))
+        return;
+    }
+  app->ok = TRUE;
+}
+
+static gpointer
+e6_app_main (gpointer data)
+{
+  E6App *app = data;
+
+  e6_app_run (app);
+  g_atomic_int_set (&app->finished, TRUE);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+typedef struct {
+  gint64 committed_at[E6_SHOTS];
+  guint  n;
+} E6Commits;
+
+static void
+on_e6_shot_stored (FcHub      *hub,
+                   const char *monitor_id,
+                   const char *shot_id,
+                   gboolean    duplicate,
+                   gpointer    user_data)
+{
+  E6Commits *commits = user_data;
+
+  /* One app sends one shot at a time: commits come in shot order. */
+  if (!duplicate && commits->n < E6_SHOTS)
+    commits->committed_at[commits->n++] = g_get_monotonic_time ();
+}
+
+static void
+run_e6 (const char *dir)
+{
+  g_autofree char *db = g_build_filename (dir, "e6.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcHub) hub = fc_hub_new (db, NULL, "Bench", &error);
+  g_autoptr(FcE6Server) server = NULL;
+  g_autofree E6App *app = g_new0 (E6App, 1);
+  g_autofree E6Commits *commits = g_new0 (E6Commits, 1);
+  g_autofree double *commit_ms = g_new (double, E6_SHOTS);
+  GThread *thread;
+  gint64 t0;
+  double elapsed;
+
+  if (hub == NULL)
+    g_error ("%s", error->message);
+  server = fc_e6_server_new (hub);
+  if (!fc_e6_server_listen (server, "127.0.0.1:0", &error))
+    g_error ("%s", error->message);
+  g_signal_connect (hub, "shot-stored", G_CALLBACK (on_e6_shot_stored), commits);
+  app->port = fc_e6_server_get_port (server);
+  t0 = g_get_monotonic_time ();
+  thread = g_thread_new ("e6-app", e6_app_main, app);
+  /* The server and hub run on this thread's main loop. */
+  while (!g_atomic_int_get (&app->finished))
+    g_main_context_iteration (NULL, TRUE);
+  elapsed = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
+  g_thread_join (thread);
+  if (!app->ok)
+    g_error ("the E6 app failed");
+  /* The last ACK came after its commit was reported. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  if (commits->n != E6_SHOTS)
+    g_error ("%u of %u shots reported committed", commits->n, E6_SHOTS);
+  for (guint i = 0; i < E6_SHOTS; i++)
+    commit_ms[i] = (commits->committed_at[i] - app->sent_at[i]) / 1000.0;
+
+  printf ("e6_shots %u\n", E6_SHOTS);
+  printf ("e6_shots_per_s %.0f\n", E6_SHOTS / elapsed);
+  printf ("e6_commit_p50_ms %.3f\n", percentile (commit_ms, E6_SHOTS, 0.50));
+  printf ("e6_commit_p99_ms %.3f\n", percentile (commit_ms, E6_SHOTS, 0.99));
+  printf ("e6_commit_max_ms %.3f\n", percentile (commit_ms, E6_SHOTS, 1.0));
+  printf ("e6_ack_p50_ms %.3f\n", percentile (app->ack_ms, E6_SHOTS, 0.50));
+  printf ("e6_ack_p99_ms %.3f\n", percentile (app->ack_ms, E6_SHOTS, 0.99));
+}
+
 int
 main (int argc, char **argv)
 {
-  g_autofree char *dir = argc > 1 ? g_strdup (argv[1]) : g_dir_make_tmp ("fitclip-bench-oc-XXXXXX", NULL);
+  gboolean e6 = argc > 1 && strcmp (argv[1], "--e6") == 0;
+  const char *dir_arg = argc > (e6 ? 2 : 1) ? argv[e6 ? 2 : 1] : NULL;
+  g_autofree char *dir = dir_arg ? g_strdup (dir_arg) : g_dir_make_tmp ("fitclip-bench-oc-XXXXXX", NULL);
   g_autoptr(GError) error = NULL;
 
   g_mkdir_with_parents (dir, 0700);
   printf ("bench_dir %s\n", dir);
+  if (e6)
+    {
+      run_e6 (dir);
+      return 0;
+    }
   for (guint round = 0; round < 2; round++)
     {
       g_autofree char *db = g_build_filename (dir, round ? "ingest.db" : "latency.db", NULL);

@@ -12,6 +12,7 @@
 #include "fc-error.h"
 #include "fc-hub.h"
 #include "fc-oc-framer.h"
+#include "lmsim-run.h"
 
 #define MONITOR_ID "garmin-e6 127.0.0.1"
 
@@ -558,49 +559,18 @@ test_silence (Fixture *fx, gconstpointer data)
 
 /* ---- the simulator ---------------------------------------------------------- */
 
-typedef struct {
-  GSubprocess *proc;
-  char        *out;
-  char        *err;
-  gboolean     done;
-} Client;
-
-static void
-on_client_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Client *c = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &c->out, &c->err, &error);
-  g_assert_no_error (error);
-  c->done = TRUE;
-}
-
 static void
 test_lmsim (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", fx->port);
+  const char *args[] = { "--count", "20", "--rate", "0", "--seed", "42", "--club", "bag", NULL };
+  g_autoptr(LmsimRun) c = lmsim_run_start ("e6", address, args);
   g_autoptr(GPtrArray) shots = NULL;
-  Client c = { 0 };
-  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
-  const char *lmsim = g_getenv ("FITCLIP_LMSIM");
 
-  if (lmsim == NULL)
-    g_error ("FITCLIP_LMSIM must point at the built simulator");
-  c.proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
-                             lmsim, "e6", address, "--count", "20", "--rate", "0", "--seed", "42", "--club", "bag",
-                             NULL);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (c.proc, NULL, NULL, on_client_done, &c);
-  while (!c.done && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_true (c.done);
-  if (!g_subprocess_get_if_exited (c.proc) || g_subprocess_get_exit_status (c.proc) != 0 ||
-      strstr (c.out, "sent=20 acknowledged=20 ") == NULL)
-    g_error ("the simulator did not get every shot acknowledged:\n%s\n%s", c.out, c.err);
-  g_assert_nonnull (strstr (c.out, "shot 20 code=ack latency_ms="));
-  g_assert_nonnull (strstr (c.out, " errors=0"));
+  lmsim_run_wait (&c, 1, 120);
+  lmsim_run_assert_all_acknowledged (c, 20);
+  g_assert_nonnull (strstr (c->out, "shot 20 code=ack latency_ms="));
+  g_assert_nonnull (strstr (c->out, " errors=0"));
 
   shots = stored_shots (fx);
   g_assert_cmpuint (shots->len, ==, 20);
@@ -611,9 +581,6 @@ test_lmsim (Fixture *fx, gconstpointer data)
       g_assert_nonnull (s->club);
       g_assert_true (fc_shot_has (s, FC_FIELD_SPIN_AXIS));
     }
-  g_clear_object (&c.proc);
-  g_free (c.out);
-  g_free (c.err);
 }
 
 int

@@ -18,6 +18,7 @@
 #include "fc-hub.h"
 #include "fc-oc-framer.h"
 #include "fc-open-connect-server.h"
+#include "lmsim-run.h"
 
 static gint64
 count_shots (const char *db)
@@ -31,81 +32,12 @@ count_shots (const char *db)
   return counts.shots;
 }
 
-typedef struct {
-  GSubprocess *proc;
-  char        *out;
-  char        *err;
-  gboolean     done;
-} Client;
-
-static void
-on_client_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Client *c = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &c->out, &c->err, &error);
-  g_assert_no_error (error);
-  c->done = TRUE;
-}
-
-static Client *
+static LmsimRun *
 client_start (guint16 port, const char *const *extra)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GError) error = NULL;
-  Client *c = g_new0 (Client, 1);
+  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", port);
 
-  g_ptr_array_add (argv, g_strdup (g_getenv ("FITCLIP_LMSIM")));
-  g_ptr_array_add (argv, g_strdup ("open-connect"));
-  g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", port));
-  for (guint i = 0; extra[i]; i++)
-    g_ptr_array_add (argv, g_strdup (extra[i]));
-  g_ptr_array_add (argv, NULL);
-  c->proc = g_subprocess_newv ((const char * const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (c->proc, NULL, NULL, on_client_done, c);
-  return c;
-}
-
-static void
-client_free (Client *c)
-{
-  g_clear_object (&c->proc);
-  g_free (c->out);
-  g_free (c->err);
-  g_free (c);
-}
-
-/* The simulator's last line: "sent=N acknowledged=N resends=N errors=N". */
-static void
-assert_all_acknowledged (Client *c, guint n)
-{
-  g_autofree char *want = g_strdup_printf ("sent=%u acknowledged=%u ", n, n);
-
-  if (!g_subprocess_get_if_exited (c->proc))
-    g_error ("the simulator died from signal %d", g_subprocess_get_term_sig (c->proc));
-  if (strstr (c->out, want) == NULL || g_subprocess_get_exit_status (c->proc) != 0)
-    g_error ("simulator did not get every shot acknowledged (exit %d):\n%s",
-             g_subprocess_get_exit_status (c->proc), c->out);
-}
-
-static void
-run_until_done (Client **clients, guint n, guint timeout_s)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
-  gboolean all;
-
-  do
-    {
-      g_main_context_iteration (NULL, TRUE);
-      all = TRUE;
-      for (guint i = 0; i < n; i++)
-        all = all && clients[i]->done;
-    }
-  while (!all && g_get_monotonic_time () < deadline);
-  g_assert_true (all);
+  return lmsim_run_start ("open-connect", target, extra);
 }
 
 typedef struct {
@@ -154,11 +86,11 @@ test_every_style (Fixture *fx, gconstpointer data)
       g_autofree char *device = g_strdup_printf ("Style %s", styles[i]);
       const char *args[] = { "--count", "4", "--rate", "0", "--heartbeat", "0", "--style", styles[i],
                              "--seed", seed, "--device-id", device, NULL };
-      Client *c = client_start (fx->port, args);
+      LmsimRun *c = client_start (fx->port, args);
 
-      run_until_done (&c, 1, 60);
-      assert_all_acknowledged (c, 4);
-      client_free (c);
+      lmsim_run_wait (&c, 1, 60);
+      lmsim_run_assert_all_acknowledged (c, 4);
+      lmsim_run_free (c);
       expected += 4;
       /* Wait for the hub's writer: replies went out after the commit. */
       g_assert_cmpint (count_shots (fx->db), ==, expected);
@@ -169,7 +101,7 @@ static void
 test_soak_three_clients (Fixture *fx, gconstpointer data)
 {
   const guint per_client = 2000;
-  Client *clients[3];
+  LmsimRun *clients[3];
 
   for (guint i = 0; i < 3; i++)
     {
@@ -183,11 +115,11 @@ test_soak_three_clients (Fixture *fx, gconstpointer data)
                              "--seed", seed, "--device-id", device, NULL };
       clients[i] = client_start (fx->port, args);
     }
-  run_until_done (clients, 3, 240);
+  lmsim_run_wait (clients, 3, 240);
   for (guint i = 0; i < 3; i++)
     {
-      assert_all_acknowledged (clients[i], per_client);
-      client_free (clients[i]);
+      lmsim_run_assert_all_acknowledged (clients[i], per_client);
+      lmsim_run_free (clients[i]);
     }
   /* Every shot exactly once: the deliberate duplicates, the resends and
    * the garbage left nothing extra. */
@@ -369,13 +301,13 @@ test_simulator_writes_whole_messages (void)
   const char *args[] = { "--count", "200", "--rate", "0", "--heartbeat", "0.01", "--fault-split",
                          "--fault-duplicate-every", "10", "--seed", "5", NULL };
   Peer peer;
-  Client *c;
+  LmsimRun *c;
 
   peer_start (&peer, 0);
   c = client_start (peer.port, args);
-  run_until_done (&c, 1, 60);
-  assert_all_acknowledged (c, 200);
-  client_free (c);
+  lmsim_run_wait (&c, 1, 60);
+  lmsim_run_assert_all_acknowledged (c, 200);
+  lmsim_run_free (c);
   /* Let the peer read up to the simulator's close. */
   pump (100);
 
@@ -397,11 +329,11 @@ test_simulator_pairs_replies (void)
   const char *args[] = { "--count", "8", "--rate", "0", "--heartbeat", "0.01", "--resend-timeout", "0.3",
                          "--max-resends", "1", "--fault-duplicate-every", "4", "--seed", "6", NULL };
   Peer peer;
-  Client *c;
+  LmsimRun *c;
 
   peer_start (&peer, 5);
   c = client_start (peer.port, args);
-  run_until_done (&c, 1, 60);
+  lmsim_run_wait (&c, 1, 60);
   g_assert_true (g_subprocess_get_if_exited (c->proc));
   g_assert_cmpint (g_subprocess_get_exit_status (c->proc), ==, 1);
   g_assert_nonnull (strstr (c->out, "shot 5 code=none latency_ms=none resends=1\n"));
@@ -415,7 +347,7 @@ test_simulator_pairs_replies (void)
   g_assert_cmpuint (peer_copies (&peer, 5), ==, 2);
   /* Replies owed for shot 5 would never come: a new connection. */
   g_assert_cmpuint (peer.connections, ==, 2);
-  client_free (c);
+  lmsim_run_free (c);
   peer_stop (&peer);
 }
 
@@ -464,7 +396,7 @@ agent_start (const char *db, guint16 port)
  * per-shot lines: ball speed (m/s), spin axis and total spin of every
  * shot that got a 200 — together they tell the generated shots apart. */
 static GArray *
-acknowledged_speeds (Client *c)
+acknowledged_speeds (LmsimRun *c)
 {
   g_autoptr(GHashTable) speed_of = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   g_auto(GStrv) err_lines = g_strsplit (c->err, "\n", -1);
@@ -514,7 +446,7 @@ test_agent_killed (void)
   guint16 port = free_port ();
   const guint per_client = 300;
   g_autoptr(GSubprocess) agent = agent_start (db, port);
-  Client *clients[3];
+  LmsimRun *clients[3];
   gboolean all = FALSE;
 
   for (guint i = 0; i < 3; i++)
@@ -593,7 +525,7 @@ test_agent_killed (void)
         g_assert_cmpuint (from_device, <=, per_client);
         g_assert_cmpuint (from_device, >=, speeds->len);
         acknowledged += speeds->len;
-        client_free (clients[i]);
+        lmsim_run_free (clients[i]);
       }
     g_test_message ("%u of %u shots acknowledged across 5 kills; %u stored", acknowledged,
                     3 * per_client, stored->len);

@@ -16,6 +16,7 @@
 #include "fc-hub.h"
 #include "fc-ssdp.h"
 #include "fc-trackman-client.h"
+#include "lmsim-run.h"
 
 #define WAIT_S 30
 
@@ -25,8 +26,7 @@ typedef struct {
   FcHub            *hub;
   FcTrackmanClient *client;
   /* the simulator */
-  GSubprocess      *sim;
-  GDataInputStream *sim_out;
+  LmsimRun         *sim;
   guint             http_port;
   guint             ssdp_port;
   /* a test-side server */
@@ -50,13 +50,7 @@ static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
   g_clear_object (&fx->client);
-  if (fx->sim)
-    {
-      g_subprocess_force_exit (fx->sim);
-      g_subprocess_wait (fx->sim, NULL, NULL);
-    }
-  g_clear_object (&fx->sim_out);
-  g_clear_object (&fx->sim);
+  g_clear_pointer (&fx->sim, lmsim_run_free);
   g_clear_object (&fx->server);
   /* Let the hub's writer finish what the client handed it. */
   while (g_main_context_iteration (NULL, FALSE))
@@ -72,49 +66,32 @@ fixture_teardown (Fixture *fx, gconstpointer data)
   g_free (fx->dir);
 }
 
-static char *
-sim_read_line (Fixture *fx)
-{
-  g_autoptr(GError) error = NULL;
-  char *line = g_data_input_stream_read_line_utf8 (fx->sim_out, NULL, NULL, &error);
-
-  g_assert_no_error (error);
-  return line;
-}
-
 /* Starts the simulator with @args (NULL-terminated) and reads the port
  * from its first line, "listening http://127.0.0.1:PORT/". */
 static void
 sim_start (Fixture *fx, ...)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
   g_autofree char *line = NULL;
   const char *arg;
   gboolean ssdp = FALSE;
   va_list ap;
 
-  g_ptr_array_add (argv, (char *) g_getenv ("FITCLIP_LMSIM"));
-  g_ptr_array_add (argv, (char *) "trackman");
   va_start (ap, fx);
   while ((arg = va_arg (ap, const char *)) != NULL)
     {
       ssdp = ssdp || strcmp (arg, "--ssdp-port") == 0;
-      g_ptr_array_add (argv, (char *) arg);
+      g_ptr_array_add (args, (char *) arg);
     }
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_assert_nonnull (argv->pdata[0]);
-  fx->sim = g_subprocess_newv ((const char * const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  fx->sim_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fx->sim));
-  line = sim_read_line (fx);
+  g_ptr_array_add (args, NULL);
+  fx->sim = lmsim_run_spawn_lines (NULL, NULL, "trackman", (const char * const *) args->pdata);
+  line = lmsim_run_read_line (fx->sim);
   g_assert_nonnull (line);
   g_assert_true (sscanf (line, "listening http://127.0.0.1:%u/", &fx->http_port) == 1);
   if (ssdp)
     {
-      g_autofree char *ssdp_line = sim_read_line (fx);
+      g_autofree char *ssdp_line = lmsim_run_read_line (fx->sim);
 
       g_assert_true (sscanf (ssdp_line, "ssdp 127.0.0.1:%u", &fx->ssdp_port) == 1);
     }
@@ -124,32 +101,10 @@ sim_start (Fixture *fx, ...)
 static char *
 sim_stop (Fixture *fx)
 {
-  g_autoptr(GError) error = NULL;
-  char *summary = NULL;
-  char *line;
+  char *summary = lmsim_run_interrupt (fx->sim);
 
-  g_subprocess_send_signal (fx->sim, SIGINT);
-  while ((line = sim_read_line (fx)) != NULL)
-    {
-      g_free (summary);
-      summary = line;
-    }
-  g_subprocess_wait_check (fx->sim, NULL, &error);
-  g_assert_no_error (error);
-  g_clear_object (&fx->sim_out);
-  g_clear_object (&fx->sim);
-  g_assert_nonnull (summary);
+  g_clear_pointer (&fx->sim, lmsim_run_free);
   return summary;
-}
-
-static guint
-summary_value (const char *summary, const char *key)
-{
-  g_autofree char *needle = g_strconcat (key, "=", NULL);
-  const char *at = strstr (summary, needle);
-
-  g_assert_nonnull (at);
-  return (guint) g_ascii_strtoull (at + strlen (needle), NULL, 10);
 }
 
 static FcMonitorInfo *
@@ -309,10 +264,10 @@ test_websocket_shots (Fixture *fx, gconstpointer data)
   fc_trackman_client_stop (fx->client);
   summary = sim_stop (fx);
   g_test_message ("simulator: %s", summary);
-  g_assert_cmpuint (summary_value (summary, "shots"), ==, 5);
-  g_assert_cmpuint (summary_value (summary, "subscribes"), ==, 1);
-  g_assert_cmpuint (summary_value (summary, "pongs"), >, 0);
-  g_assert_cmpuint (summary_value (summary, "pongs"), ==,
+  g_assert_cmpuint (lmsim_summary_value (summary, "shots"), ==, 5);
+  g_assert_cmpuint (lmsim_summary_value (summary, "subscribes"), ==, 1);
+  g_assert_cmpuint (lmsim_summary_value (summary, "pongs"), >, 0);
+  g_assert_cmpuint (lmsim_summary_value (summary, "pongs"), ==,
                     fc_trackman_client_get_pongs_sent (fx->client));
 }
 
@@ -336,7 +291,7 @@ test_reconnect (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (fc_trackman_client_get_connections (fx->client), >=, 4);
   assert_shots_match_unit (fx, 8, "trackman4-ws");
   summary = sim_stop (fx);
-  g_assert_cmpuint (summary_value (summary, "connections"), >=, 4);
+  g_assert_cmpuint (lmsim_summary_value (summary, "connections"), >=, 4);
 }
 
 static void
@@ -389,7 +344,7 @@ test_ssdp (Fixture *fx, gconstpointer data)
   wait_for_shots (fx, 2);
   assert_shots_match_unit (fx, 2, "trackman4-ws");
   summary = sim_stop (fx);
-  g_assert_cmpuint (summary_value (summary, "ssdp"), >=, 2);
+  g_assert_cmpuint (lmsim_summary_value (summary, "ssdp"), >=, 2);
 }
 
 static void

@@ -37,6 +37,7 @@
 #include "fc-hub.h"
 #include "fc-ssdp.h"
 #include "fc-trackman-client.h"
+#include "lmsim-run.h"
 
 /* Each scenario, namespaces included, must end within this. */
 #define SCENARIO_TIMEOUT_S 30
@@ -193,8 +194,7 @@ typedef struct {
   char             *db;
   FcHub            *hub;
   FcTrackmanClient *client;
-  GSubprocess      *sim;
-  GDataInputStream *sim_out;
+  LmsimRun         *sim;
 } Scenario;
 
 /* Moves this process into the client's namespace. Called first thing in
@@ -231,16 +231,6 @@ die_with_parent (gpointer user_data)
 #endif
 }
 
-static char *
-sim_read_line (Scenario *sc)
-{
-  g_autoptr(GError) error = NULL;
-  char *line = g_data_input_stream_read_line_utf8 (sc->sim_out, NULL, NULL, &error);
-
-  g_assert_no_error (error);
-  return line;
-}
-
 /* The simulator in the unit's namespace, with @args; returns its HTTP
  * port from "listening http://ADDR:PORT/". */
 static guint
@@ -248,31 +238,20 @@ sim_start (Scenario    *sc,
            const char  *address,
            const char **args)
 {
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
+  const char *prefix[] = { "ip", "netns", "exec", g_getenv ("FCTEST_NS_UNIT"), NULL };
   g_autofree char *line = NULL;
   g_autofree char *want = g_strdup_printf ("listening http://%s:", address);
-  const char *lmsim = g_getenv ("FITCLIP_LMSIM");
 
-  if (lmsim == NULL)
-    g_error ("FITCLIP_LMSIM must point at the built simulator");
-  g_ptr_array_add (argv, (char *) "ip");
-  g_ptr_array_add (argv, (char *) "netns");
-  g_ptr_array_add (argv, (char *) "exec");
-  g_ptr_array_add (argv, (char *) g_getenv ("FCTEST_NS_UNIT"));
-  g_ptr_array_add (argv, (char *) lmsim);
-  g_ptr_array_add (argv, (char *) "trackman");
   g_ptr_array_add (argv, (char *) "--address");
   g_ptr_array_add (argv, (char *) address);
   for (guint i = 0; args[i]; i++)
     g_ptr_array_add (argv, (char *) args[i]);
   g_ptr_array_add (argv, NULL);
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  sc->sim = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  sc->sim_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (sc->sim));
-  line = sim_read_line (sc);
+  sc->sim = lmsim_run_spawn_lines (launcher, prefix, "trackman", (const char * const *) argv->pdata);
+  line = lmsim_run_read_line (sc->sim);
   if (line == NULL || !g_str_has_prefix (line, want))
     g_error ("the simulator did not start: “%s”", line ? line : "(nothing)");
   return (guint) g_ascii_strtoull (line + strlen (want), NULL, 10);
@@ -282,35 +261,10 @@ sim_start (Scenario    *sc,
 static char *
 sim_stop (Scenario *sc)
 {
-  g_autoptr(GError) error = NULL;
-  char *summary = NULL;
-  char *line;
+  char *summary = lmsim_run_interrupt (sc->sim);
 
-  g_subprocess_send_signal (sc->sim, SIGINT);
-  while ((line = sim_read_line (sc)) != NULL)
-    {
-      g_free (summary);
-      summary = line;
-    }
-  g_subprocess_wait_check (sc->sim, NULL, &error);
-  g_assert_no_error (error);
-  g_clear_object (&sc->sim_out);
-  g_clear_object (&sc->sim);
-  g_assert_nonnull (summary);
+  g_clear_pointer (&sc->sim, lmsim_run_free);
   return summary;
-}
-
-static guint
-summary_value (const char *summary,
-               const char *key)
-{
-  g_autofree char *needle = g_strconcat (" ", key, "=", NULL);
-  const char *at = strstr (summary, needle);
-
-  if (at == NULL && g_str_has_prefix (summary, needle + 1))
-    at = summary - 1;
-  g_assert_nonnull (at);
-  return (guint) g_ascii_strtoull (at + strlen (needle), NULL, 10);
 }
 
 static void
@@ -435,7 +389,7 @@ scenario_multicast (void)
   enter_client_namespace ("10.77.0.2");
   scenario_init (&sc);
   port = sim_start (&sc, "10.77.0.1", args);
-  line = sim_read_line (&sc);
+  line = lmsim_run_read_line (sc.sim);
   g_assert_cmpstr (line, ==, "ssdp " FC_SSDP_MULTICAST_ADDRESS ":1900");
 
   /* A search of the group alone (no target address) finds the unit. */
@@ -460,9 +414,9 @@ scenario_multicast (void)
   summary = sim_stop (&sc);
   g_printerr ("simulator: %s\n", summary);
   /* Our own search and the client's, each answered over the link. */
-  g_assert_cmpuint (summary_value (summary, "ssdp"), >=, 2);
-  g_assert_cmpuint (summary_value (summary, "subscribes"), ==, 1);
-  g_assert_cmpuint (summary_value (summary, "shots"), ==, 3);
+  g_assert_cmpuint (lmsim_summary_value (summary, "ssdp"), >=, 2);
+  g_assert_cmpuint (lmsim_summary_value (summary, "subscribes"), ==, 1);
+  g_assert_cmpuint (lmsim_summary_value (summary, "shots"), ==, 3);
   scenario_clear (&sc);
 }
 
@@ -494,8 +448,8 @@ scenario_fallback (void)
 
   summary = sim_stop (&sc);
   g_printerr ("simulator: %s\n", summary);
-  g_assert_cmpuint (summary_value (summary, "ssdp"), ==, 0);
-  g_assert_cmpuint (summary_value (summary, "subscribes"), ==, 1);
+  g_assert_cmpuint (lmsim_summary_value (summary, "ssdp"), ==, 0);
+  g_assert_cmpuint (lmsim_summary_value (summary, "subscribes"), ==, 1);
   scenario_clear (&sc);
 }
 
