@@ -505,10 +505,6 @@ open_at (const char           *path,
       /* A bigger page cache keeps large imports from spilling to the WAL
        * mid-transaction; it only grows with use. */
       !pragma_expect (self, "PRAGMA cache_size = -8192", NULL, error) ||
-      /* Reads of the database file through a memory map instead of a
-       * read() per page: statistics read tens of megabytes of blocks.
-       * Address space only; the OS shares the pages with its cache. */
-      !pragma_expect (self, "PRAGMA mmap_size = 1073741824", NULL, error) ||
       !pragma_expect (self, "PRAGMA foreign_keys", "1", error))
     return NULL;
 

@@ -9,7 +9,7 @@
  *
  *   sync-producer --db PATH [--fittings N] [--shots N] [--videos N]
  *                 [--video-mb N] [--video-dir DIR] [--seed N]
- *                 [--pace-ms N] [--no-customers]
+ *                 [--pace-ms N] [--no-customers] [--plain] [--group N]
  *
  * Prints "fitting <id>" for each fitting and "done" at the end.
  */
@@ -31,6 +31,8 @@ static int video_mb = 20;
 static int seed = 1;
 static int pace_ms = 2;
 static gboolean no_customers;
+static gboolean plain;
+static int max_group = 20;
 
 static GOptionEntry entries[] = {
   { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, "Database", "PATH" },
@@ -42,6 +44,8 @@ static GOptionEntry entries[] = {
   { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed", "N" },
   { "pace-ms", 0, 0, G_OPTION_ARG_INT, &pace_ms, "Pause between groups of shots", "MS" },
   { "no-customers", 0, 0, G_OPTION_ARG_NONE, &no_customers, "Fittings without customers", NULL },
+  { "plain", 0, 0, G_OPTION_ARG_NONE, &plain, "Shots only: no edits, moves or completion", NULL },
+  { "group", 0, 0, G_OPTION_ARG_INT, &max_group, "Most shots committed together (default 20)", "N" },
   { NULL }
 };
 
@@ -125,7 +129,7 @@ produce_fitting (FcStore *store,
 
   while (made < n_shots)
     {
-      int want = g_rand_int_range (rand, 1, 21);   /* not inside MIN(): it evaluates twice */
+      int want = g_rand_int_range (rand, 1, max_group + 1);   /* not inside MIN(): it evaluates twice */
       int group = MIN (n_shots - made, want);
       FcClubConfig *cfg = g_ptr_array_index (configs, (made * n_configs) / n_shots);
       g_autoptr(GPtrArray) shots = g_ptr_array_new_with_free_func ((GDestroyNotify) fc_shot_free);
@@ -163,7 +167,7 @@ produce_fitting (FcStore *store,
       made += group;
 
       /* edits as a fitter makes them, now and then */
-      if (g_rand_int_range (rand, 0, 4) == 0)
+      if (!plain && g_rand_int_range (rand, 0, 4) == 0)
         {
           const char *id = g_ptr_array_index (shot_ids, g_rand_int_range (rand, 0, shot_ids->len));
 
@@ -171,13 +175,13 @@ produce_fitting (FcStore *store,
           if (g_rand_int_range (rand, 0, 3) == 0)
             CHECK (fc_store_set_shot_excluded (store, id, FALSE, NULL, error));
         }
-      if (g_rand_int_range (rand, 0, 5) == 0)
+      if (!plain && g_rand_int_range (rand, 0, 5) == 0)
         {
           const char *id = g_ptr_array_index (shot_ids, g_rand_int_range (rand, 0, shot_ids->len));
 
           CHECK (fc_store_tag_shot (store, id, g_rand_boolean (rand) ? "best" : "toe", TRUE, error));
         }
-      if (g_rand_int_range (rand, 0, 8) == 0)
+      if (!plain && g_rand_int_range (rand, 0, 8) == 0)
         {
           const char *ids[2] = { g_ptr_array_index (shot_ids, g_rand_int_range (rand, 0, shot_ids->len)), NULL };
           FcClubConfig *to = g_ptr_array_index (configs, g_rand_int_range (rand, 0, configs->len));
@@ -188,7 +192,8 @@ produce_fitting (FcStore *store,
         g_usleep (pace_ms * 1000);
     }
 
-  CHECK (fc_store_complete_fitting (store, fitting->id, error));
+  if (!plain)
+    CHECK (fc_store_complete_fitting (store, fitting->id, error));
 
   if (index < n_videos)
     {
