@@ -659,6 +659,72 @@ test_stats_blocks (Fixture *fx, gconstpointer data)
   assert_stats_input_matches_rows (fx, fitting->id, 2);
 }
 
+typedef struct {
+  const char *path;
+  GMutex      lock;
+  GCond       go;
+  gboolean    started;
+  guint       failures;
+  char       *first_error;
+} RaceStart;
+
+static gpointer
+open_when_told (gpointer data)
+{
+  RaceStart *race = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcStore) store = NULL;
+
+  g_mutex_lock (&race->lock);
+  while (!race->started)
+    g_cond_wait (&race->go, &race->lock);
+  g_mutex_unlock (&race->lock);
+
+  store = fc_store_open (race->path, &error);
+  if (store == NULL)
+    {
+      g_mutex_lock (&race->lock);
+      race->failures++;
+      if (race->first_error == NULL)
+        race->first_error = g_strdup (error->message);
+      g_mutex_unlock (&race->lock);
+    }
+  return NULL;
+}
+
+/* The agent and fitclipctl may open a database that does not exist yet at
+ * the same moment (first start of a shop PC): both must get it, one
+ * creating it and the other waiting, never "locked". */
+static void
+test_concurrent_create (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("fitclip-race-XXXXXX", NULL);
+
+  for (guint round = 0; round < 25; round++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/race-%u.db", dir, round);
+      RaceStart race = { .path = path };
+      GThread *threads[4];
+
+      g_mutex_init (&race.lock);
+      g_cond_init (&race.go);
+      for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+        threads[t] = g_thread_new ("opener", open_when_told, &race);
+      g_usleep (2000);
+      g_mutex_lock (&race.lock);
+      race.started = TRUE;
+      g_cond_broadcast (&race.go);
+      g_mutex_unlock (&race.lock);
+      for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+        g_thread_join (threads[t]);
+      if (race.failures > 0)
+        g_error ("round %u: %u of 4 could not open a new database: %s", round, race.failures,
+                 race.first_error);
+      g_mutex_clear (&race.lock);
+      g_cond_clear (&race.go);
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -676,6 +742,7 @@ main (int argc, char *argv[])
   ADD ("stats-blocks", test_stats_blocks);
 #undef ADD
   g_test_add_func ("/store/bad-files", test_bad_files);
+  g_test_add_func ("/store/concurrent-create", test_concurrent_create);
   g_test_add_func ("/store/default-path", test_default_path);
   return g_test_run ();
 }

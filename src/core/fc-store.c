@@ -435,9 +435,21 @@ pragma_expect (FcStore     *self,
   sqlite3_stmt *stmt = NULL;
   int rc = sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL);
   gboolean ok = FALSE;
+  gint64 deadline = g_get_monotonic_time () + (gint64) self->busy_timeout_ms * 1000;
 
   if (rc == SQLITE_OK)
     rc = sqlite3_step (stmt);
+  /* Switching a brand-new database to WAL while another program opens it
+   * too fails at once with BUSY, without SQLite's busy handler (it could
+   * deadlock there): wait here instead, as long as the busy timeout. */
+  while (stmt != NULL && ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED))
+    {
+      if (g_get_monotonic_time () >= deadline)
+        break;
+      g_usleep (5000);
+      sqlite3_reset (stmt);
+      rc = sqlite3_step (stmt);
+    }
   if (rc == SQLITE_ROW || rc == SQLITE_DONE)
     {
       const char *got = rc == SQLITE_ROW ? (const char *) sqlite3_column_text (stmt, 0) : NULL;
