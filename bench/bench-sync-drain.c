@@ -20,54 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 
-#include "keyring-session.h"
-#include "sync-cloud.h"
+#include "sync-bay.h"
 
 #define SHOTS 100000
-
-static KeyringSession *keyring;
-static char *dir;
-
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static GSubprocessLauncher *
-launcher_new (GSubprocessFlags flags)
-{
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
-
-  keyring_session_setenv (keyring, launcher);
-  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", dir, TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "FITCLIP_CLOUD");
-  g_subprocess_launcher_unsetenv (launcher, "FITCLIP_DB");
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  return launcher;
-}
-
-static void
-run (const char *first,
-     ...)
-{
-  g_autoptr(GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  va_list ap;
-
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-  if (proc == NULL || !g_subprocess_wait_check (proc, NULL, &error))
-    g_error ("%s: %s", first, error->message);
-}
 
 /* kB from a "Name:   1234 kB" line of /proc/PID/status. */
 static gint64
@@ -96,32 +52,21 @@ one_run (guint   r,
          double *rss_max_mb,
          double *hwm_mb)
 {
-  g_autofree char *db = g_strdup_printf ("%s/agent-%u.db", dir, r);
-  g_autofree char *config = g_build_filename (dir, "agent.conf", NULL);
-  g_autofree char *log = g_strdup_printf ("%s/agent-%u.log", dir, r);
-  g_autofree char *code = NULL;
-  g_autoptr(SyncCloud) cloud = sync_cloud_start (NULL);
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) agent = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(SyncBay) bay = sync_bay_new (NULL, &error);
+  g_autoptr(GSubprocess) agent = NULL;
   const char *pid;
   gint64 t0, rss_max = 0, hwm = 0, in_cloud = 0, anon_max = 0, file_max = 0;
 
-  g_assert_true (g_file_set_contents (config, "[agent]\nbay=Bench\n", -1, NULL));
-  code = sync_cloud_pair_code (cloud);
-  run (g_getenv ("FITCLIPCTL"), "--db", db, "--cloud", cloud->url, "--no-proxy", "pair", code, NULL);
-  run (g_getenv ("FITCLIP_SYNC_PRODUCER"), "--db", db, "--fittings", "10", "--shots", "10000",
-       "--videos", "0", "--pace-ms", "0", "--no-customers", "--plain", "--group", "500", NULL);
+  if (bay == NULL)
+    g_error ("A private gnome-keyring is needed: %s", error->message);
+  sync_bay_pair (bay);
+  g_free (sync_bay_run (bay, g_getenv ("FITCLIP_SYNC_PRODUCER"), "--db", bay->db, "--fittings", "10",
+                        "--shots", "10000", "--videos", "0", "--pace-ms", "0", "--no-customers",
+                        "--plain", "--group", "500", NULL));
 
-  launcher = launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_stdout_file_path (launcher, log);
-  g_subprocess_launcher_set_stderr_file_path (launcher, log);
   t0 = g_get_monotonic_time ();
-  agent = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("FITCLIP_AGENT"), "--headless",
-                                       "--config", config, "--db", db, "--cloud", cloud->url,
-                                       "--no-proxy", NULL);
-  if (agent == NULL)
-    g_error ("%s", error->message);
+  agent = sync_bay_start_agent (bay, NULL);
   pid = g_subprocess_get_identifier (agent);
 
   while (g_get_monotonic_time () - t0 < 300 * G_USEC_PER_SEC)
@@ -132,7 +77,7 @@ one_run (guint   r,
       anon_max = MAX (anon_max, proc_status_kb (pid, "RssAnon:"));
       file_max = MAX (file_max, proc_status_kb (pid, "RssFile:"));
       /* the cloud's own count, not the agent's word */
-      in_cloud = sync_cloud_sql_int (cloud, "SELECT count(*) FROM shots");
+      in_cloud = sync_cloud_sql_int (bay->cloud, "SELECT count(*) FROM shots");
       if (in_cloud >= SHOTS)
         break;
       g_usleep (50 * 1000);
@@ -142,7 +87,7 @@ one_run (guint   r,
   g_subprocess_send_signal (agent, SIGTERM);
   g_subprocess_wait (agent, NULL, NULL);
   if (in_cloud < SHOTS)
-    g_error ("Only %" G_GINT64_FORMAT " of %d shots reached the cloud in 300 s (see %s)", in_cloud, SHOTS, log);
+    g_error ("Only %" G_GINT64_FORMAT " of %d shots reached the cloud in 300 s", in_cloud, SHOTS);
   *rss_max_mb = rss_max / 1024.0;
   *hwm_mb = hwm / 1024.0;
   printf ("run %u: %.2f s, RSS max %.1f MB (anonymous %.1f, file-backed %.1f), high-water %.1f MB\n",
@@ -154,7 +99,6 @@ int
 main (int argc, char **argv)
 {
   guint runs = argc > 1 ? (guint) atoi (argv[1]) : 3;
-  g_autoptr(GError) error = NULL;
   g_autofree double *seconds = NULL, *rss = NULL, *hwm = NULL;
 
   /* The programs of this build, unless the environment names others
@@ -166,13 +110,6 @@ main (int argc, char **argv)
   /* No developer's session keyring: the bench brings its own. */
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent", TRUE);
   runs = MAX (runs, 1);
-  keyring = keyring_session_start (KEYRING_UNLOCKED, &error);
-  if (keyring == NULL)
-    g_error ("A private gnome-keyring is needed: %s", error->message);
-  dir = g_dir_make_tmp ("fitclip-bench-sync-XXXXXX", &error);
-  if (dir == NULL)
-    g_error ("%s", error->message);
-
   seconds = g_new (double, runs);
   rss = g_new (double, runs);
   hwm = g_new (double, runs);
@@ -186,8 +123,5 @@ main (int argc, char **argv)
   printf ("sync_drain_shots_per_s %.0f\n", SHOTS / seconds[runs / 2]);
   printf ("agent_rss_max_median_mb %.1f\n", rss[runs / 2]);
   printf ("agent_rss_high_water_max_mb %.1f\n", hwm[runs - 1]);
-
-  keyring_session_stop (keyring);
-  sync_remove_tree (dir);
   return 0;
 }

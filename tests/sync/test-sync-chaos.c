@@ -17,10 +17,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 
-#include "keyring-session.h"
-#include "sync-cloud.h"
+#include "sync-bay.h"
 
 static int
 env_int (const char *name,
@@ -31,87 +29,11 @@ env_int (const char *name,
   return v && *v ? atoi (v) : fallback;
 }
 
-typedef struct {
-  KeyringSession *keyring;
-  SyncCloud      *cloud;
-  char           *dir;
-  char           *db;
-  char           *config;
-} Bay;
-
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static GSubprocessLauncher *
-launcher_for (Bay            *bay,
-              GSubprocessFlags flags)
-{
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
-
-  keyring_session_setenv (bay->keyring, launcher);
-  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", bay->dir, TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "FITCLIP_CLOUD");
-  g_subprocess_launcher_unsetenv (launcher, "FITCLIP_DB");
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  return launcher;
-}
-
-/* Runs a program to completion; its stdout, or NULL when it failed
- * (its stderr then goes to the test log). */
-static char *
-run (Bay        *bay,
-     gboolean    must_succeed,
-     const char *first,
-     ...)
-{
-  g_autoptr(GSubprocessLauncher) launcher =
-    launcher_for (bay, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL, *err = NULL;
-  va_list ap;
-
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
-  g_assert_no_error (error);
-  if (!g_subprocess_get_successful (proc))
-    {
-      g_test_message ("%s failed: %s", first, err);
-      if (must_succeed)
-        g_error ("%s %s failed: %s", first, (char *) argv->pdata[argv->len > 4 ? 4 : 1], err);
-      return NULL;
-    }
-  return g_steal_pointer (&out);
-}
-
 static GSubprocess *
-start_agent (Bay        *bay,
-             const char *log)
+start_agent (SyncBay *bay)
 {
-  g_autoptr(GSubprocessLauncher) launcher = launcher_for (bay, G_SUBPROCESS_FLAGS_NONE);
-  g_autoptr(GError) error = NULL;
-  GSubprocess *agent;
-
-  g_subprocess_launcher_set_stdout_file_path (launcher, log);
-  g_subprocess_launcher_set_stderr_file_path (launcher, log);
   /* Short retry delays: the test has minutes, a shop has all day. */
-  agent = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("FITCLIP_AGENT"), "--headless",
-                                       "--config", bay->config, "--db", bay->db,
-                                       "--cloud", bay->cloud->url, "--no-proxy",
-                                       "--sync-backoff", "50:1500", NULL);
-  g_assert_no_error (error);
-  return agent;
+  return sync_bay_start_agent (bay, (const char *const[]) { "--sync-backoff", "50:1500", NULL });
 }
 
 static void
@@ -125,11 +47,11 @@ kill_and_reap (GSubprocess *proc)
 }
 
 static JsonNode *
-sync_status (Bay *bay)
+sync_status (SyncBay *bay)
 {
-  g_autofree char *out = run (bay, TRUE, g_getenv ("FITCLIPCTL"), "--db", bay->db,
-                              "--cloud", bay->cloud->url, "--no-proxy", "--json",
-                              "sync", "status", NULL);
+  g_autofree char *out = sync_bay_run (bay, g_getenv ("FITCLIPCTL"), "--db", bay->db,
+                                       "--cloud", bay->cloud->url, "--no-proxy", "--json",
+                                       "sync", "status", NULL);
 
   return sync_parse_json (out);
 }
@@ -160,15 +82,15 @@ test_chaos (void)
   g_autoptr(GPtrArray) exports = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   g_autoptr(GHashTable) videos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_auto(GStrv) lines = NULL;
-  g_autofree char *producer_out = NULL, *code = NULL, *log = NULL, *faults = NULL;
+  g_autofree char *producer_out = NULL, *faults = NULL;
   g_autofree char *fittings_arg = NULL, *shots_arg = NULL, *videos_arg = NULL, *mb_arg = NULL;
-  Bay bay = { 0 };
+  g_autoptr(SyncBay) bay = NULL;
   gint64 deadline;
   guint kills = 0, polls = 0;
   gboolean drained = FALSE;
 
-  bay.keyring = keyring_session_start (KEYRING_UNLOCKED, &error);
-  if (bay.keyring == NULL)
+  bay = sync_bay_new ((const char *const[]) { "--seed", "11", NULL }, &error);
+  if (bay == NULL)
     {
       /* CI installs gnome-keyring and dbus; only a developer's machine
        * without them may skip. */
@@ -177,43 +99,34 @@ test_chaos (void)
       g_test_skip (error->message);
       return;
     }
-  bay.dir = g_dir_make_tmp ("fitclip-chaos-XXXXXX", &error);
-  g_assert_no_error (error);
-  bay.db = g_build_filename (bay.dir, "agent.db", NULL);
-  bay.config = g_build_filename (bay.dir, "agent.conf", NULL);
-  g_assert_true (g_file_set_contents (bay.config, "[agent]\nbay=Bay 1\n", -1, NULL));
-  log = g_build_filename (bay.dir, "agent.log", NULL);
-  bay.cloud = sync_cloud_start ((const char *const[]) { "--seed", "11", NULL });
 
   /* Pair while the cloud behaves; the faults start with the work. */
-  code = sync_cloud_pair_code (bay.cloud);
-  g_free (run (&bay, TRUE, g_getenv ("FITCLIPCTL"), "--db", bay.db, "--cloud", bay.cloud->url,
-               "--no-proxy", "pair", code, NULL));
+  sync_bay_pair (bay);
   faults = g_strdup_printf ("{\"fail_500\": 0.04, \"fail_503\": 0.04, \"fail_429\": 0.04,"
                             " \"retry_after\": 1, \"drop_request\": 0.03, \"drop_response\": 0.03,"
                             " \"lose_response\": 0.04, \"slow\": 0.05, \"slow_ms\": 300,"
                             " \"checksum_mismatch\": 0.05}");
-  json_node_unref (sync_cloud_admin (bay.cloud, "POST", "/_admin/faults", faults));
+  json_node_unref (sync_cloud_admin (bay->cloud, "POST", "/_admin/faults", faults));
 
   fittings_arg = g_strdup_printf ("%d", n_fittings);
   shots_arg = g_strdup_printf ("%d", n_shots);
   videos_arg = g_strdup_printf ("%d", n_videos);
   mb_arg = g_strdup_printf ("%d", video_mb);
-  producer_launcher = launcher_for (&bay, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  producer_launcher = sync_bay_launcher (bay, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   producer = g_subprocess_launcher_spawn (producer_launcher, &error, g_getenv ("FITCLIP_SYNC_PRODUCER"),
-                                          "--db", bay.db, "--fittings", fittings_arg,
+                                          "--db", bay->db, "--fittings", fittings_arg,
                                           "--shots", shots_arg, "--videos", videos_arg,
                                           "--video-mb", mb_arg, "--pace-ms", "15", NULL);
   g_assert_no_error (error);
 
   /* Kill the agent at random moments while the bay works. */
-  agent = start_agent (&bay, log);
+  agent = start_agent (bay);
   for (kills = 0; kills < (guint) n_kills; kills++)
     {
       g_usleep (g_rand_int_range (rand, 700, 3500) * 1000);
       kill_and_reap (agent);
       g_clear_object (&agent);
-      agent = start_agent (&bay, log);
+      agent = start_agent (bay);
     }
   g_test_message ("agent killed %u times", kills);
 
@@ -226,7 +139,7 @@ test_chaos (void)
   deadline = g_get_monotonic_time () + 8 * 60 * G_USEC_PER_SEC;
   while (g_get_monotonic_time () < deadline)
     {
-      g_autoptr(JsonNode) status = sync_status (&bay);
+      g_autoptr(JsonNode) status = sync_status (bay);
       JsonObject *o = json_node_get_object (status);
 
       if (json_object_get_int_member (o, "parked") > 0)
@@ -247,7 +160,7 @@ test_chaos (void)
     {
       g_autofree char *agent_log = NULL;
 
-      g_file_get_contents (log, &agent_log, NULL, NULL);
+      g_file_get_contents (bay->log, &agent_log, NULL, NULL);
       g_test_message ("agent log:\n%s", agent_log ? agent_log : "(none)");
     }
   g_assert_true (drained);
@@ -264,7 +177,7 @@ test_chaos (void)
       if (!g_str_has_prefix (lines[i], "fitting "))
         continue;
       id = lines[i] + strlen ("fitting ");
-      doc = run (&bay, TRUE, g_getenv ("FITCLIPCTL"), "--db", bay.db, "export", id, "--format", "json", NULL);
+      doc = sync_bay_run (bay, g_getenv ("FITCLIPCTL"), "--db", bay->db, "export", id, "--format", "json", NULL);
       g_ptr_array_add (exports, sync_parse_json (doc));
       g_assert_cmpstr (json_object_get_string_member (json_node_get_object (sync_json_at (
                          g_ptr_array_index (exports, exports->len - 1), "fitting")), "status"),
@@ -272,7 +185,7 @@ test_chaos (void)
       if ((int) exports->len <= n_videos)
         {
           g_autofree char *name = g_strdup_printf ("recap-%u.mp4", exports->len - 1);
-          g_autofree char *path = g_build_filename (bay.dir, name, NULL);
+          g_autofree char *path = g_build_filename (bay->dir, name, NULL);
 
           g_hash_table_insert (videos, g_strdup (id), file_sha256 (path));
         }
@@ -280,15 +193,7 @@ test_chaos (void)
   g_assert_cmpuint (exports->len, ==, n_fittings);
 
   /* ... is what the cloud holds. */
-  sync_assert_cloud_has (bay.cloud, exports, videos);
-
-  g_clear_object (&agent);
-  sync_cloud_free (bay.cloud);
-  keyring_session_stop (bay.keyring);
-  sync_remove_tree (bay.dir);
-  g_free (bay.dir);
-  g_free (bay.db);
-  g_free (bay.config);
+  sync_assert_cloud_has (bay->cloud, exports, videos);
 }
 
 int

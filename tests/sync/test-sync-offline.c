@@ -15,71 +15,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 
-#include "keyring-session.h"
-#include "sync-cloud.h"
-
-typedef struct {
-  KeyringSession *keyring;
-  SyncCloud      *cloud;
-  char           *dir;
-  char           *db;
-  char           *config;
-} Bay;
-
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static GSubprocessLauncher *
-launcher_for (Bay             *bay,
-              GSubprocessFlags flags)
-{
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
-
-  keyring_session_setenv (bay->keyring, launcher);
-  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", bay->dir, TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "FITCLIP_CLOUD");
-  g_subprocess_launcher_unsetenv (launcher, "FITCLIP_DB");
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  return launcher;
-}
-
-static char *
-run (Bay        *bay,
-     const char *first,
-     ...)
-{
-  g_autoptr(GSubprocessLauncher) launcher =
-    launcher_for (bay, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL, *err = NULL;
-  va_list ap;
-
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
-  g_assert_no_error (error);
-  if (!g_subprocess_get_successful (proc))
-    g_error ("%s failed: %s", first, err);
-  return g_steal_pointer (&out);
-}
+#include "sync-bay.h"
 
 static gint64
-pending_total (Bay *bay)
+pending_total (SyncBay *bay)
 {
-  g_autofree char *out = run (bay, g_getenv ("FITCLIPCTL"), "--db", bay->db, "--cloud", bay->cloud->url,
-                              "--no-proxy", "--json", "sync", "status", NULL);
+  g_autofree char *out = sync_bay_run (bay, g_getenv ("FITCLIPCTL"), "--db", bay->db, "--cloud",
+                                       bay->cloud->url, "--no-proxy", "--json", "sync", "status", NULL);
   g_autoptr(JsonNode) status = sync_parse_json (out);
   JsonObject *o = json_node_get_object (status);
 
@@ -199,51 +142,35 @@ test_offline (void)
   int total_shots = shots_env ? atoi (shots_env) : 100000;
   g_autoptr(GError) error = NULL;
   g_autoptr(GSubprocess) agent = NULL;
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GPtrArray) exports = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   g_autoptr(JsonNode) fittings = NULL;
-  g_autofree char *code = NULL, *listen = NULL, *log = NULL, *shots_arg = NULL, *fittings_out = NULL;
+  g_autofree char *listen = NULL, *shots_arg = NULL, *fittings_out = NULL;
   Monitor monitor = { .reply_ms = g_array_new (FALSE, FALSE, sizeof (double)) };
-  Bay bay = { 0 };
+  g_autoptr(SyncBay) bay = NULL;
   guint16 port = free_port ();
   gint64 deadline, t_back, t_drained = 0;
   double p99, worst;
 
-  bay.keyring = keyring_session_start (KEYRING_UNLOCKED, &error);
-  if (bay.keyring == NULL)
+  bay = sync_bay_new (NULL, &error);
+  if (bay == NULL)
     {
       if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
         g_error ("No keyring for the test: %s", error->message);
       g_test_skip (error->message);
       return;
     }
-  bay.dir = g_dir_make_tmp ("fitclip-offline-XXXXXX", &error);
-  g_assert_no_error (error);
-  bay.db = g_build_filename (bay.dir, "agent.db", NULL);
-  bay.config = g_build_filename (bay.dir, "agent.conf", NULL);
-  log = g_build_filename (bay.dir, "agent.log", NULL);
-  g_assert_true (g_file_set_contents (bay.config, "[agent]\nbay=Bay 1\n", -1, NULL));
-  bay.cloud = sync_cloud_start (NULL);
-  code = sync_cloud_pair_code (bay.cloud);
-  g_free (run (&bay, g_getenv ("FITCLIPCTL"), "--db", bay.db, "--cloud", bay.cloud->url, "--no-proxy",
-               "pair", code, NULL));
+  sync_bay_pair (bay);
 
   /* The shop's line goes down; the bay goes on. */
-  sync_cloud_halt (bay.cloud);
+  sync_cloud_halt (bay->cloud);
   shots_arg = g_strdup_printf ("%d", total_shots / 10);
-  g_free (run (&bay, g_getenv ("FITCLIP_SYNC_PRODUCER"), "--db", bay.db, "--fittings", "10",
-               "--shots", shots_arg, "--videos", "0", "--pace-ms", "0", NULL));
-  g_assert_cmpint (pending_total (&bay), >=, total_shots);
+  g_free (sync_bay_run (bay, g_getenv ("FITCLIP_SYNC_PRODUCER"), "--db", bay->db, "--fittings", "10",
+                        "--shots", shots_arg, "--videos", "0", "--pace-ms", "0", NULL));
+  g_assert_cmpint (pending_total (bay), >=, total_shots);
 
   listen = g_strdup_printf ("127.0.0.1:%u", port);
-  launcher = launcher_for (&bay, G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_stdout_file_path (launcher, log);
-  g_subprocess_launcher_set_stderr_file_path (launcher, log);
-  agent = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("FITCLIP_AGENT"), "--headless",
-                                       "--config", bay.config, "--db", bay.db, "--open-connect", listen,
-                                       "--cloud", bay.cloud->url, "--no-proxy",
-                                       "--sync-backoff", "100:2000", NULL);
-  g_assert_no_error (error);
+  agent = sync_bay_start_agent (bay, (const char *const[]) { "--open-connect", listen,
+                                                             "--sync-backoff", "100:2000", NULL });
   monitor_connect (&monitor, port);
 
   /* Offline: shots keep coming and are answered. */
@@ -254,7 +181,7 @@ test_offline (void)
     }
 
   /* The line is back: everything goes, and shots are still answered. */
-  sync_cloud_resume (bay.cloud);
+  sync_cloud_resume (bay->cloud);
   t_back = g_get_monotonic_time ();
   deadline = t_back + 5 * 60 * G_USEC_PER_SEC;
   while (g_get_monotonic_time () < deadline)
@@ -264,7 +191,7 @@ test_offline (void)
           monitor_shot (&monitor);
           g_usleep (100 * 1000);
         }
-      if (pending_total (&bay) == 0)
+      if (pending_total (bay) == 0)
         {
           t_drained = g_get_monotonic_time ();
           break;
@@ -274,7 +201,7 @@ test_offline (void)
     {
       g_autofree char *agent_log = NULL;
 
-      g_file_get_contents (log, &agent_log, NULL, NULL);
+      g_file_get_contents (bay->log, &agent_log, NULL, NULL);
       g_test_message ("agent log:\n%s", agent_log ? agent_log : "(none)");
     }
   g_assert_cmpint (t_drained, >, 0);
@@ -295,7 +222,7 @@ test_offline (void)
   g_subprocess_wait (agent, NULL, NULL);
 
   /* Every fitting, the practice session with the live shots included. */
-  fittings_out = run (&bay, g_getenv ("FITCLIPCTL"), "--db", bay.db, "--json", "fittings", NULL);
+  fittings_out = sync_bay_run (bay, g_getenv ("FITCLIPCTL"), "--db", bay->db, "--json", "fittings", NULL);
   fittings = sync_parse_json (fittings_out);
   {
     JsonArray *a = json_node_get_array (fittings);
@@ -304,22 +231,15 @@ test_offline (void)
       {
         JsonObject *f = json_object_get_object_member (json_array_get_object_element (a, i), "fitting");
         const char *id = json_object_get_string_member (f, "id");
-        g_autofree char *doc = run (&bay, g_getenv ("FITCLIPCTL"), "--db", bay.db, "export", id,
-                                    "--format", "json", NULL);
+        g_autofree char *doc = sync_bay_run (bay, g_getenv ("FITCLIPCTL"), "--db", bay->db, "export", id,
+                                             "--format", "json", NULL);
 
         g_ptr_array_add (exports, sync_parse_json (doc));
       }
     g_assert_cmpuint (exports->len, ==, 11);
   }
-  sync_assert_cloud_has (bay.cloud, exports, NULL);
-
+  sync_assert_cloud_has (bay->cloud, exports, NULL);
   g_array_unref (monitor.reply_ms);
-  sync_cloud_free (bay.cloud);
-  keyring_session_stop (bay.keyring);
-  sync_remove_tree (bay.dir);
-  g_free (bay.dir);
-  g_free (bay.db);
-  g_free (bay.config);
 }
 
 int
