@@ -505,6 +505,15 @@ test_conflict (Fixture       *fx,
   watch->on_state = intrude_on_state;
   watch->on_state_data = &in;
   ok = tus_test_run (upload, NULL, 60, &error);
+  if (!ok && g_error_matches (error, FC_ERROR, FC_ERROR_NETWORK))
+    {
+      /* Even 256 KiB can still be in flight on a loaded machine (seen in
+       * CI): the cut ends this run, and the next one — as the sync engine
+       * would start it — must recover from the server's offset. */
+      g_test_message ("the 409 arrived as a cut (%s); running again", error->message);
+      g_clear_error (&error);
+      ok = tus_test_run (upload, NULL, 60, &error);
+    }
   g_assert_no_error (error);
   g_assert_true (ok);
   g_assert_true (in.done);
