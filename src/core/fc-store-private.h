@@ -105,6 +105,14 @@ gboolean      _fc_store_insert_shot     (FcStore      *self,
                                          GError      **error);
 /* A row of shot_select_sql (without tags). */
 FcShot       *_fc_store_shot_from_row   (sqlite3_stmt *stmt);
+/* Steps @stmt, bound and yielding (shot id, tag) rows, adding each tag
+ * to the shot of that id in @by_id (id -> FcShot*; others are skipped):
+ * one query for the tags of many shots. @doing names the work in errors. */
+gboolean      _fc_store_read_tags       (FcStore      *self,
+                                         sqlite3_stmt *stmt,
+                                         GHashTable   *by_id,
+                                         const char   *doing,
+                                         GError      **error);
 gboolean      _fc_store_row_exists      (FcStore      *self,
                                          const char   *sql,
                                          const char   *id,

@@ -557,19 +557,34 @@ fc_store_list_shots (FcStore     *self,
   if (stmt == NULL)
     return NULL;
   fc_bind_text (stmt, 1, fitting_id);
+  if (!_fc_store_read_tags (self, stmt, by_id, "listing tags", error))
+    return NULL;
+  return g_steal_pointer (&shots);
+}
+
+gboolean
+_fc_store_read_tags (FcStore       *self,
+                     sqlite3_stmt  *stmt,
+                     GHashTable    *by_id,
+                     const char    *doing,
+                     GError       **error)
+{
+  int rc;
+
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       FcShot *s = g_hash_table_lookup (by_id, sqlite3_column_text (stmt, 0));
+
       if (s)
         fc_shot_add_tag (s, (const char *) sqlite3_column_text (stmt, 1));
     }
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
     {
-      fc_store_set_error (self, error, rc, "listing tags");
-      return NULL;
+      fc_store_set_error (self, error, rc, doing);
+      return FALSE;
     }
-  return g_steal_pointer (&shots);
+  return TRUE;
 }
 
 gboolean

@@ -107,30 +107,6 @@ read_shot_rows (FcStore       *store,
   return TRUE;
 }
 
-static gboolean
-read_shot_tags (FcStore       *store,
-                sqlite3_stmt  *stmt,
-                GHashTable    *by_id,
-                GError       **error)
-{
-  int rc;
-
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      FcShot *s = g_hash_table_lookup (by_id, sqlite3_column_text (stmt, 0));
-
-      if (s)
-        fc_shot_add_tag (s, (const char *) sqlite3_column_text (stmt, 1));
-    }
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      fc_store_set_error (store, error, rc, "reading tags to send");
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* The shots of live-shot entries @first..@last (all shot creations of
  * the fitting, consecutive) that are still in the fitting. */
 static gboolean
@@ -161,7 +137,7 @@ read_created (FcStore     *store,
   fc_bind_text (stmt, 1, fitting_id);
   sqlite3_bind_int64 (stmt, 2, first);
   sqlite3_bind_int64 (stmt, 3, last);
-  return read_shot_tags (store, stmt, by_id, error);
+  return _fc_store_read_tags (store, stmt, by_id, "reading tags to send", error);
 }
 
 static gint64
@@ -234,7 +210,7 @@ read_import (FcStore         *store,
   sqlite3_bind_int64 (stmt, 2, e->sent_seq);
   sqlite3_bind_int64 (stmt, 3, p->last_seq);
   fc_bind_text (stmt, 4, e->entity_id);
-  return read_shot_tags (store, stmt, by_id, error);
+  return _fc_store_read_tags (store, stmt, by_id, "reading tags to send", error);
 }
 
 /*
