@@ -46,8 +46,12 @@ typedef struct {
   gboolean  to_upstream;
 } Pump;
 
-/* Copies one direction until EOF, an error or the cut; then closes both
- * directions, since an HTTP connection is useless half-open. */
+/* Copies one direction until EOF, an error or the cut. Short of the cut,
+ * it behaves as a TCP relay does: EOF is passed on as a half-close, and a
+ * peer that stopped reading (a server that answered 409 before the whole
+ * PATCH body arrived, then closed) has the rest of the client's bytes
+ * drained and dropped, so that the answer travelling the other way still
+ * reaches the client instead of being lost to a reset. */
 static gpointer
 pump_thread (gpointer user_data)
 {
@@ -55,6 +59,7 @@ pump_thread (gpointer user_data)
   CutProxy *proxy = pump->proxy;
   GSocket *from = pump->to_upstream ? pump->pair->client : pump->pair->upstream;
   GSocket *to = pump->to_upstream ? pump->pair->upstream : pump->pair->client;
+  gboolean to_closed = FALSE;
   char buffer[16384];
 
   for (;;)
@@ -77,13 +82,14 @@ pump_thread (gpointer user_data)
             proxy->budget -= (guint64) n;
           g_mutex_unlock (&proxy->lock);
         }
-      while (sent < n)
+      while (!to_closed && sent < n)
         {
           gssize w = g_socket_send (to, buffer + sent, (gsize) (n - sent), NULL, NULL);
 
           if (w <= 0)
-            break;
-          sent += w;
+            to_closed = TRUE;
+          else
+            sent += w;
         }
       if (cut)
         {
@@ -92,11 +98,9 @@ pump_thread (gpointer user_data)
           g_mutex_unlock (&proxy->lock);
           break;
         }
-      if (sent < n)
-        break;
     }
 
-  shutdown_pair (pump->pair);
+  g_socket_shutdown (to, FALSE, TRUE, NULL);
   g_free (pump);
   return NULL;
 }
