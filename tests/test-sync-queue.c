@@ -1410,6 +1410,209 @@ test_status (Fixture *fx, gconstpointer data)
   fc_sync_queue_status_clear (&status);
 }
 
+/* ---- shots the cloud refuses one by one ------------------------------------------------ */
+
+static void
+set_aside (Fixture *fx, const FcSyncRequest *r, const char *shot_id, gboolean expected)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean done_it = !expected;
+
+  g_assert_true (fc_sync_queue_set_aside_shot (fx->store, r, shot_id, "invalid_shot", "ball_speed_mps",
+                                               "too fast for this cloud", &done_it, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (done_it, ==, expected);
+}
+
+/* The shot @id of @r's body, or NULL. */
+static JsonObject *
+body_shot (JsonNode *root, const char *id)
+{
+  JsonArray *shots = member_array (root, "shots");
+
+  for (guint i = 0; i < json_array_get_length (shots); i++)
+    {
+      JsonObject *o = json_array_get_object_element (shots, i);
+
+      if (g_strcmp0 (json_object_get_string_member (o, "id"), id) == 0)
+        return o;
+    }
+  return NULL;
+}
+
+static void
+queue_status (Fixture *fx, FcSyncQueueStatus *status)
+{
+  g_autoptr(GError) error = NULL;
+
+  fc_sync_queue_status_clear (status);
+  g_assert_true (fc_sync_queue_get_status (fx->store, status, &error));
+  g_assert_no_error (error);
+}
+
+/* A batch refused for one live shot and then for one imported shot: each
+ * steps aside with the cloud's reason, everything else goes (their edits
+ * included, but the refused shots'), and "Retry" sends them with the
+ * state they have then. */
+static void
+test_set_aside (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = add_fitting (fx, NULL);
+  g_autofree char *base = add_config (fx, a, FC_CONFIG_BASELINE);
+  g_autoptr(GPtrArray) live = add_shots (fx, base, 20);
+  g_autoptr(GPtrArray) imported = import_shots (fx, a, base, 30);
+  g_autoptr(Model) m = model_new ();
+  g_autoptr(GPtrArray) problems = NULL;
+  FcSyncQueueStatus status = { 0 };
+  gint64 before;
+
+  {
+    g_autoptr(FcSyncRequest) r = next (fx);
+
+    g_assert_cmpint (r->kind, ==, FC_SYNC_CREATE_FITTING);
+    model_apply (m, r);
+    done (fx, r);
+  }
+  queue_status (fx, &status);
+  g_assert_cmpint (status.last_success_at, >, 0);
+  before = status.last_success_at;
+
+  {
+    g_autoptr(FcSyncRequest) r = next (fx);
+    g_autoptr(JsonNode) root = body_json (r);
+
+    g_assert_cmpint (r->kind, ==, FC_SYNC_ADD_SHOTS);
+    g_assert_cmpuint (r->n_shots, ==, 50);
+    g_assert_nonnull (body_shot (root, live->pdata[5]));
+    /* A shot the batch does not hold is not set aside: park instead. */
+    set_aside (fx, r, "0f2d5e8a-3c1b-4e6f-9a7d-2b4c6e8f0a1c", FALSE);
+    set_aside (fx, r, NULL, FALSE);
+    set_aside (fx, r, live->pdata[5], TRUE);
+  }
+  queue_status (fx, &status);
+  g_assert_cmpuint (status.pending[FC_SYNC_ADD_SHOTS], ==, 49);
+  g_assert_cmpuint (status.set_aside, ==, 1);
+  g_assert_cmpuint (status.parked, ==, 0);
+
+  /* Edits of the refused shot wait with it; others go. */
+  g_assert_true (fc_store_set_shot_excluded (fx->store, live->pdata[5], TRUE, "mishit", &error));
+  g_assert_true (fc_store_tag_shot (fx->store, live->pdata[6], "best", TRUE, &error));
+  g_assert_no_error (error);
+
+  {
+    g_autoptr(FcSyncRequest) r = next (fx);
+    g_autoptr(JsonNode) root = body_json (r);
+
+    g_assert_cmpint (r->kind, ==, FC_SYNC_ADD_SHOTS);
+    g_assert_cmpuint (r->n_shots, ==, 49);
+    g_assert_null (body_shot (root, live->pdata[5]));
+    g_assert_nonnull (body_shot (root, imported->pdata[7]));
+    set_aside (fx, r, imported->pdata[7], TRUE);
+  }
+  queue_status (fx, &status);
+  g_assert_cmpuint (status.pending[FC_SYNC_ADD_SHOTS], ==, 48);
+  g_assert_cmpuint (status.set_aside, ==, 2);
+
+  {
+    g_autoptr(FcSyncRequest) r = next (fx);
+    g_autoptr(JsonNode) root = body_json (r);
+
+    g_assert_cmpint (r->kind, ==, FC_SYNC_ADD_SHOTS);
+    g_assert_cmpuint (r->n_shots, ==, 48);
+    g_assert_null (body_shot (root, live->pdata[5]));
+    g_assert_null (body_shot (root, imported->pdata[7]));
+    model_apply (m, r);
+    done (fx, r);
+  }
+  {
+    g_autoptr(FcSyncRequest) r = next (fx);
+    g_autoptr(JsonNode) root = body_json (r);
+    g_autofree char *text = body_text (r);
+
+    g_assert_cmpint (r->kind, ==, FC_SYNC_PATCH_FITTING);
+    g_assert_nonnull (strstr (text, live->pdata[6]));
+    g_assert_null (strstr (text, live->pdata[5]));
+    model_apply (m, r);
+    done (fx, r);
+  }
+  g_assert_null (next (fx));
+
+  queue_status (fx, &status);
+  g_assert_cmpuint (status.pending[FC_SYNC_ADD_SHOTS], ==, 0);
+  g_assert_cmpuint (status.set_aside, ==, 2);
+  g_assert_cmpint (status.last_success_at, >=, before);
+  problems = fc_sync_queue_list_problems (fx->store, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (problems->len, ==, 2);
+  for (guint i = 0; i < problems->len; i++)
+    {
+      FcSyncProblem *p = g_ptr_array_index (problems, i);
+
+      g_assert_true (g_strcmp0 (p->shot_id, live->pdata[5]) == 0 ||
+                     g_strcmp0 (p->shot_id, imported->pdata[7]) == 0);
+      g_assert_cmpstr (p->fitting_id, ==, a);
+      g_assert_cmpstr (p->reason, ==, "too fast for this cloud");
+      g_assert_cmpint (p->outbox_id, ==, 0);
+      g_assert_cmpint (p->at, >, 0);
+    }
+  g_clear_pointer (&problems, g_ptr_array_unref);
+
+  /* "Retry": both go again, at the end of the queue, as they are now. */
+  g_assert_true (fc_sync_queue_unpark (fx->store, a, &error));
+  g_assert_no_error (error);
+  queue_status (fx, &status);
+  g_assert_cmpuint (status.set_aside, ==, 0);
+  g_assert_cmpuint (status.pending[FC_SYNC_ADD_SHOTS], ==, 2);
+  {
+    g_autoptr(FcSyncRequest) r = next (fx);
+    g_autoptr(JsonNode) root = body_json (r);
+    JsonObject *o;
+
+    g_assert_cmpint (r->kind, ==, FC_SYNC_ADD_SHOTS);
+    g_assert_cmpuint (r->n_shots, ==, 2);
+    o = body_shot (root, live->pdata[5]);
+    g_assert_nonnull (o);
+    g_assert_true (json_object_get_boolean_member (o, "excluded"));
+    g_assert_nonnull (body_shot (root, imported->pdata[7]));
+    model_apply (m, r);
+    done (fx, r);
+  }
+  g_assert_null (next (fx));
+  assert_model_equals_store (m, fx);
+  g_assert_cmpint (count_sql (fx, "SELECT count(*) FROM outbox"), ==, 0);
+  g_assert_cmpint (count_sql (fx, "SELECT count(*) FROM sync_set_aside"), ==, 0);
+  problems = fc_sync_queue_list_problems (fx->store, 10, &error);
+  g_assert_cmpuint (problems->len, ==, 0);
+  fc_sync_queue_status_clear (&status);
+}
+
+/* Parked entries are listed with their reason; held-back ones are not. */
+static void
+test_problems (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = add_fitting (fx, NULL);
+  g_autofree char *base = add_config (fx, a, FC_CONFIG_BASELINE);
+  g_autoptr(GPtrArray) live = add_shots (fx, base, 3);
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(FcSyncRequest) r = next (fx);
+  FcSyncProblem *p;
+
+  g_assert_cmpint (r->kind, ==, FC_SYNC_CREATE_FITTING);
+  g_assert_true (fc_sync_queue_park (fx->store, r, "fitting_conflict: someone else made it", &error));
+  g_assert_no_error (error);
+  problems = fc_sync_queue_list_problems (fx->store, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (problems->len, ==, 1);
+  p = g_ptr_array_index (problems, 0);
+  g_assert_cmpint (p->outbox_id, >, 0);
+  g_assert_null (p->shot_id);
+  g_assert_cmpstr (p->fitting_id, ==, a);
+  g_assert_cmpstr (p->what, ==, "the fitting's creation");
+  g_assert_cmpstr (p->reason, ==, "fitting_conflict: someone else made it");
+}
+
 /* ---- videos ---------------------------------------------------------------------------- */
 
 static void
@@ -2023,6 +2226,8 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 #define ADD(name, fn) g_test_add ("/sync-queue/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("set-aside", test_set_aside);
+  ADD ("problems", test_problems);
   ADD ("order", test_order);
   ADD ("parked-does-not-block", test_parked_does_not_block);
   ADD ("retry-and-park", test_retry_and_park);

@@ -1225,6 +1225,10 @@ static const char *const kind_labels[FC_SYNC_N_KINDS] = {
   "new fittings", "shots", "edits", "completions", "videos",
 };
 
+/* Problems listed by `sync status`: the most recent; a person fixes a
+ * few at a time. */
+#define MAX_PROBLEMS 20
+
 static int
 sync_status (void)
 {
@@ -1234,6 +1238,7 @@ sync_status (void)
   g_autoptr(GBytes) token = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) keyring_error = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
   FcSyncQueueStatus qs = { 0 };
   guint total = 0;
   int status = 0;
@@ -1268,6 +1273,9 @@ sync_status (void)
   }
   if (!fc_sync_queue_get_status (store, &qs, &error))
     return report_error (error);
+  problems = fc_sync_queue_list_problems (store, MAX_PROBLEMS, &error);
+  if (problems == NULL)
+    return report_error (error);
   for (guint i = 0; i < FC_SYNC_N_KINDS; i++)
     total += qs.pending[i];
   if (config.url != NULL)
@@ -1288,6 +1296,7 @@ sync_status (void)
     {
       FcJsonWriter *w = fc_json_writer_new (TRUE);
       g_autofree char *oldest = qs.oldest_created_at ? fc_format_timestamp (qs.oldest_created_at) : NULL;
+      g_autofree char *last_success = qs.last_success_at ? fc_format_timestamp (qs.last_success_at) : NULL;
 
       fc_json_writer_begin_object (w);
       fc_json_writer_key (w, "cloud");
@@ -1313,10 +1322,35 @@ sync_status (void)
       fc_json_writer_int (w, qs.parked);
       fc_json_writer_key (w, "waiting_for_key");
       fc_json_writer_int (w, qs.waiting_for_key);
+      fc_json_writer_key (w, "set_aside");
+      fc_json_writer_int (w, qs.set_aside);
       fc_json_writer_key (w, "oldest_pending_at");
       fc_json_writer_string (w, oldest);
+      fc_json_writer_key (w, "last_success_at");
+      fc_json_writer_string (w, last_success);
       fc_json_writer_key (w, "last_error");
       fc_json_writer_string (w, qs.last_error);
+      fc_json_writer_key (w, "problems");
+      fc_json_writer_begin_array (w);
+      for (guint i = 0; i < problems->len; i++)
+        {
+          FcSyncProblem *p = g_ptr_array_index (problems, i);
+          g_autofree char *at = fc_format_timestamp (p->at);
+
+          fc_json_writer_begin_object (w);
+          fc_json_writer_key (w, "fitting_id");
+          fc_json_writer_string (w, p->fitting_id);
+          fc_json_writer_key (w, "shot_id");
+          fc_json_writer_string (w, p->shot_id);
+          fc_json_writer_key (w, "what");
+          fc_json_writer_string (w, p->what);
+          fc_json_writer_key (w, "reason");
+          fc_json_writer_string (w, p->reason);
+          fc_json_writer_key (w, "at");
+          fc_json_writer_string (w, at);
+          fc_json_writer_end_object (w);
+        }
+      fc_json_writer_end_array (w);
       fc_json_writer_end_object (w);
       print_json (w);
     }
@@ -1346,10 +1380,26 @@ sync_status (void)
       g_print ("\n");
       g_print ("Parked          %u%s\n", qs.parked, qs.parked ? " (the cloud refused them; fitclipctl sync now "
                                                                "tries again)" : "");
+      if (qs.set_aside)
+        g_print ("Set aside       %u shot%s (the cloud refused %s; the rest went on; fitclipctl sync now "
+                 "tries again)\n", qs.set_aside, qs.set_aside == 1 ? "" : "s", qs.set_aside == 1 ? "it" : "them");
       if (qs.waiting_for_key)
         g_print ("Waiting for key %u fitting%s (their customers' details are locked: unlock the keyring)\n",
                  qs.waiting_for_key, qs.waiting_for_key == 1 ? "" : "s");
+      {
+        g_autofree char *last_success = format_time (qs.last_success_at);
+
+        g_print ("Last success    %s\n", qs.last_success_at ? last_success : "never");
+      }
       g_print ("Last error      %s\n", qs.last_error ? qs.last_error : "—");
+      for (guint i = 0; i < problems->len; i++)
+        {
+          FcSyncProblem *p = g_ptr_array_index (problems, i);
+          g_autofree char *at = format_time (p->at);
+
+          g_print ("%s %s, fitting %s, %s: %s\n", i == 0 ? "Needs attention" : "               ",
+                   p->what, p->fitting_id ? p->fitting_id : "—", at, p->reason ? p->reason : "refused");
+        }
     }
   fc_sync_queue_status_clear (&qs);
   return 0;

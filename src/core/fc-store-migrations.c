@@ -303,9 +303,31 @@ static const char migration_1[] =
   "CREATE INDEX videos_by_fitting ON videos(fitting_id);\n";
   /* /sync queue */
 
+/* Version 2: what the sync queue learnt from the cloud's refusals. */
+static const char migration_2[] =
+  /* Shots the cloud refused one by one (422 invalid_shot naming the
+   * shot): set aside, with the cloud's reason, so that the rest of their
+   * batch goes on. Their outbox entries are gone (an import counts them
+   * as sent); "Retry" queues them again. Keyed by shot only: a shot
+   * moved meanwhile is retried in the fitting it is in then. */
+  "CREATE TABLE sync_set_aside (\n"
+  "  shot_id TEXT PRIMARY KEY NOT NULL,\n"
+  "  code TEXT,\n"
+  "  field TEXT,\n"
+  "  reason TEXT NOT NULL,\n"
+  "  set_aside_at INTEGER NOT NULL\n"
+  ") WITHOUT ROWID;\n"
+  /* The sync engine's memory across restarts: when the cloud last
+   * applied a request ('last_success_at', µs since the epoch). */
+  "CREATE TABLE sync_state (\n"
+  "  key TEXT PRIMARY KEY NOT NULL,\n"
+  "  value ANY\n"
+  ") WITHOUT ROWID;\n";
+
 const char * const fc_store_migrations[] = {
   NULL,            /* version 0: the empty database */
   migration_1,
+  migration_2,
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (fc_store_migrations) == FC_STORE_SCHEMA_VERSION + 1);

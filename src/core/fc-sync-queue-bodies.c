@@ -52,6 +52,10 @@ set_request (Built        *built,
 
 /* ---- shots ------------------------------------------------------------------ */
 
+/* A shot the cloud refused alone (fc_sync_queue_set_aside_shot()) waits
+ * for a person: its batches and edits go without it. */
+#define NOT_SET_ASIDE " AND shots.id NOT IN (SELECT shot_id FROM sync_set_aside)"
+
 static const char *
 created_shots_sql (FcStore *store)
 {
@@ -66,7 +70,8 @@ created_shots_sql (FcStore *store)
                                           " JOIN (SELECT entity_id AS sid, id AS oid FROM outbox"
                                           "  WHERE fitting_id = ?1 AND id BETWEEN ?2 AND ?3"
                                           "  AND entity = 'shot' AND operation = 'create') q ON q.sid = shots.id"
-                                          " WHERE +shots.fitting_id = ?1 ORDER BY q.oid", NULL));
+                                          " WHERE +shots.fitting_id = ?1" NOT_SET_ASIDE
+                                          " ORDER BY q.oid", NULL));
   return sql;
 }
 
@@ -78,7 +83,8 @@ import_shots_sql (FcStore *store)
   if (g_once_init_enter (&sql))
     g_once_init_leave (&sql, g_strconcat (store->shot_select_sql,
                                           " WHERE shots.fitting_id = ?1 AND shots.seq > ?2"
-                                          " AND shots.import_id = ?3 ORDER BY shots.seq LIMIT ?4", NULL));
+                                          " AND shots.import_id = ?3" NOT_SET_ASIDE
+                                          " ORDER BY shots.seq LIMIT ?4", NULL));
   return sql;
 }
 
@@ -332,7 +338,8 @@ write_shot_edits (FcStore      *store,
 
   stmt = fc_store_statement (store,
                              "SELECT id, excluded, exclude_reason, config_id FROM shots"
-                             " WHERE id IN (SELECT value FROM json_each(?1)) AND +fitting_id = ?2", error);
+                             " WHERE id IN (SELECT value FROM json_each(?1)) AND +fitting_id = ?2"
+                             NOT_SET_ASIDE, error);
   if (stmt == NULL)
     return FALSE;
   fc_bind_text (stmt, 1, ids_json);
@@ -369,7 +376,8 @@ write_shot_edits (FcStore      *store,
     goto sql_fail;
 
   /* A shot moved to another fitting is not in this one any more: its
-   * state travels with the fitting it went to. */
+   * state travels with the fitting it went to. One set aside sends its
+   * state when it goes again. */
   *written = 0;
   for (guint i = 0; i < ids->len; i++)
     {

@@ -80,6 +80,15 @@ typedef struct {
   gint64        head_id;   /* the entry whose state holds the fitting back */
 } Built;
 
+EntryType    _fc_sync_entry_type       (const char       *entity,
+                                        const char       *operation);
+/* The fittings with something in the outbox, in the order they go (a
+ * read transaction must be open). @orphans (may be NULL) gets customer
+ * entries that no fitting can carry. */
+GPtrArray   *_fc_sync_list_candidates  (FcStore          *store,
+                                        GArray           *orphans,
+                                        GError          **error);
+
 int          _fc_sync_compare_ids      (gconstpointer     a,
                                         gconstpointer     b);
 /* "[1,2,3]", for json_each() in SQL. */

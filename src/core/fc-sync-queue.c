@@ -6,6 +6,8 @@
 #include "fc-sync-queue-private.h"
 #include "fc-json-writer.h"
 
+#include <json-glib/json-glib.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,10 +274,10 @@ compare_candidates (gconstpointer a,
  * carry them, and a fitting that references the customer later carries
  * its current details in its creation.
  */
-static GPtrArray *
-list_candidates (FcStore  *store,
-                 GArray   *orphans,
-                 GError  **error)
+GPtrArray *
+_fc_sync_list_candidates (FcStore  *store,
+                          GArray   *orphans,
+                          GError  **error)
 {
   g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
   g_autoptr(GPtrArray) customers = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
@@ -416,9 +418,9 @@ entry_clear (Entry *e)
   g_free (e->payload);
 }
 
-static EntryType
-entry_type (const char *entity,
-            const char *operation)
+EntryType
+_fc_sync_entry_type (const char *entity,
+                     const char *operation)
 {
   gboolean create = g_strcmp0 (operation, "create") == 0;
 
@@ -454,7 +456,7 @@ read_entries (FcStore       *store,
       Entry e = { 0 };
 
       e.id = sqlite3_column_int64 (stmt, 0);
-      e.type = entry_type ((const char *) sqlite3_column_text (stmt, 1),
+      e.type = _fc_sync_entry_type ((const char *) sqlite3_column_text (stmt, 1),
                            (const char *) sqlite3_column_text (stmt, 2));
       e.entity_id = fc_column_dup (stmt, 3);
       e.payload = fc_column_dup (stmt, 4);
@@ -683,19 +685,35 @@ settle_in_transaction (FcStore      *store,
   return TRUE;
 }
 
+/* @applied: the cloud applied @r (not housekeeping): remembered for the
+ * status, also across restarts. */
 static gboolean
 settle (FcStore      *store,
         SyncRequest  *r,
+        gboolean      applied,
         GError      **error)
 {
   if (!fc_store_begin (store, error))
     return FALSE;
   if (!settle_in_transaction (store, r, error))
+    goto fail;
+  if (applied)
     {
-      fc_store_rollback (store);
-      return FALSE;
+      sqlite3_stmt *stmt = fc_store_statement (store,
+                                               "INSERT OR REPLACE INTO sync_state (key, value)"
+                                               " VALUES ('last_success_at', ?)", error);
+
+      if (stmt == NULL)
+        goto fail;
+      sqlite3_bind_int64 (stmt, 1, g_get_real_time ());
+      if (!fc_store_step_done (store, stmt, error))
+        goto fail;
     }
   return fc_store_commit (store, error);
+
+fail:
+  fc_store_rollback (store);
+  return FALSE;
 }
 
 /* The head of @ids is the oldest of them still in the outbox: an entry
@@ -768,7 +786,7 @@ find_next (FcStore   *store,
   *next_due = 0;
   if (!fc_store_exec (store, "BEGIN", error))
     return FALSE;
-  candidates = list_candidates (store, orphans, error);
+  candidates = _fc_sync_list_candidates (store, orphans, error);
   if (candidates == NULL)
     goto fail;
 
@@ -850,7 +868,7 @@ fc_sync_queue_next (FcStore  *store,
           g_free (built.reason);
           break;
         case BUILD_SETTLE:
-          ok = settle (store, built.request, error);
+          ok = settle (store, built.request, FALSE, error);
           fc_sync_request_free (&built.request->pub);
           break;
         case BUILD_PARK:
@@ -881,7 +899,7 @@ fc_sync_queue_done (FcStore              *store,
   g_return_val_if_fail (request != NULL, FALSE);
 
   r = request_private (request, error);
-  return r != NULL && settle (store, r, error);
+  return r != NULL && settle (store, r, TRUE, error);
 }
 
 gboolean
@@ -909,6 +927,27 @@ fc_sync_queue_park (FcStore              *store,
   return mark_head (store, request->outbox_ids, TRUE, 0, reason, error);
 }
 
+/* The outbox entries of the set-aside shots that a retry of @fitting_id
+ * (?1; NULL: all) releases, as "o". */
+#define RELEASED_ENTRIES \
+  "sync_set_aside a JOIN shots s ON s.id = a.shot_id" \
+  " JOIN outbox o ON o.fitting_id = s.fitting_id AND o.entity = 'shot' AND o.entity_id = a.shot_id" \
+  " WHERE ?1 IS NULL OR s.fitting_id = ?1"
+
+static gboolean
+exec_text (FcStore     *store,
+           const char  *sql,
+           const char  *text,
+           GError     **error)
+{
+  sqlite3_stmt *stmt = fc_store_statement (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  fc_bind_text (stmt, 1, text);
+  return fc_store_step_done (store, stmt, error);
+}
+
 gboolean
 fc_sync_queue_unpark (FcStore     *store,
                       const char  *fitting_id,
@@ -922,18 +961,167 @@ fc_sync_queue_unpark (FcStore     *store,
    * backoff started afresh. The last error stays until they succeed. */
   if (!fc_store_begin (store, error))
     return FALSE;
+  if (!exec_text (store,
+                  "UPDATE outbox SET parked = 0, next_attempt_at = 0, attempt_count = 0"
+                  " WHERE (parked = 1 OR attempt_count > 0) AND (?1 IS NULL OR fitting_id = ?1"
+                  "  OR (fitting_id IS NULL AND entity = 'customer'"
+                  "      AND entity_id = (SELECT customer_id FROM fittings WHERE id = ?1)))",
+                  fitting_id, error))
+    goto fail;
+
+  /* Shots set aside go again, each at the end of the queue of the
+   * fitting it is in now, with the state it has now: edits made
+   * meanwhile are in that state, and would otherwise reach the cloud
+   * before the shot (unknown_shot). */
+  if (!exec_text (store,
+                  "UPDATE outbox_totals SET entries = entries - d.n"
+                  " FROM (SELECT o.entity, o.operation, count(*) AS n FROM " RELEASED_ENTRIES
+                  "       GROUP BY o.entity, o.operation) AS d"
+                  " WHERE outbox_totals.entity = d.entity AND outbox_totals.operation = d.operation",
+                  fitting_id, error) ||
+      !exec_text (store, "DELETE FROM outbox WHERE id IN (SELECT o.id FROM " RELEASED_ENTRIES ")",
+                  fitting_id, error))
+    goto fail;
   stmt = fc_store_statement (store,
-                             "UPDATE outbox SET parked = 0, next_attempt_at = 0, attempt_count = 0"
-                             " WHERE (parked = 1 OR attempt_count > 0) AND (?1 IS NULL OR fitting_id = ?1"
-                             "  OR (fitting_id IS NULL AND entity = 'customer'"
-                             "      AND entity_id = (SELECT customer_id FROM fittings WHERE id = ?1)))",
+                             "INSERT INTO outbox (entity, entity_id, fitting_id, operation, next_attempt_at, created_at)"
+                             " SELECT 'shot', a.shot_id, s.fitting_id, 'create', 0, ?2"
+                             " FROM sync_set_aside a JOIN shots s ON s.id = a.shot_id"
+                             " WHERE ?1 IS NULL OR s.fitting_id = ?1 ORDER BY s.seq",
                              error);
   if (stmt == NULL)
     goto fail;
   fc_bind_text (stmt, 1, fitting_id);
+  sqlite3_bind_int64 (stmt, 2, g_get_real_time ());
   if (!fc_store_step_done (store, stmt, error))
     goto fail;
+  if (!exec_text (store,
+                  "DELETE FROM sync_set_aside WHERE ?1 IS NULL"
+                  " OR shot_id IN (SELECT id FROM shots WHERE fitting_id = ?1)"
+                  " OR shot_id NOT IN (SELECT id FROM shots)",
+                  fitting_id, error))
+    goto fail;
   return fc_store_commit (store, error);
+
+fail:
+  fc_store_rollback (store);
+  return FALSE;
+}
+
+/* Whether @shot_id is one of the shots in @request's body. */
+static gboolean
+request_has_shot (const FcSyncRequest *request,
+                  const char          *shot_id)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  gsize len;
+  const char *data = g_bytes_get_data (request->body, &len);
+  JsonNode *root;
+  JsonArray *shots;
+
+  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL))
+    return FALSE;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return FALSE;
+  shots = json_object_get_array_member (json_node_get_object (root), "shots");
+  for (guint i = 0; shots != NULL && i < json_array_get_length (shots); i++)
+    {
+      JsonNode *e = json_array_get_element (shots, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (e) &&
+          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (e), "id", NULL),
+                     shot_id) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/*
+ * The cloud takes a batch whole or not at all. One shot it will never
+ * take (its rules are stricter than this agent's, or the shot is
+ * damaged) must not hold back the fitting's other shots, its edits, its
+ * completion and its video: that shot steps out of the queue, visibly,
+ * and the batch is rebuilt without it (with a new idempotency key, since
+ * the body changes).
+ */
+gboolean
+fc_sync_queue_set_aside_shot (FcStore              *store,
+                              const FcSyncRequest  *request,
+                              const char           *shot_id,
+                              const char           *code,
+                              const char           *field,
+                              const char           *reason,
+                              gboolean             *set_aside,
+                              GError              **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (FC_IS_STORE (store), FALSE);
+  g_return_val_if_fail (request != NULL, FALSE);
+  g_return_val_if_fail (set_aside != NULL, FALSE);
+
+  *set_aside = FALSE;
+  if (request_private (request, error) == NULL)
+    return FALSE;
+  if (request->kind != FC_SYNC_ADD_SHOTS || shot_id == NULL || request->body == NULL ||
+      !request_has_shot (request, shot_id))
+    return TRUE;
+
+  if (!fc_store_begin (store, error))
+    return FALSE;
+  stmt = fc_store_statement (store,
+                             "INSERT OR REPLACE INTO sync_set_aside (shot_id, code, field, reason, set_aside_at)"
+                             " VALUES (?, ?, ?, ?, ?)", error);
+  if (stmt == NULL)
+    goto fail;
+  fc_bind_text (stmt, 1, shot_id);
+  fc_bind_text (stmt, 2, code);
+  fc_bind_text (stmt, 3, field);
+  fc_bind_text (stmt, 4, reason ? reason : "Refused by the cloud");
+  sqlite3_bind_int64 (stmt, 5, g_get_real_time ());
+  if (!fc_store_step_done (store, stmt, error))
+    goto fail;
+
+  /* A live shot's entry leaves the outbox (and its count)... */
+  stmt = fc_store_statement (store,
+                             "UPDATE outbox_totals SET entries = entries -"
+                             " (SELECT count(*) FROM outbox WHERE fitting_id = ?1 AND entity = 'shot'"
+                             "  AND operation = 'create' AND entity_id = ?2)"
+                             " WHERE entity = 'shot' AND operation = 'create'", error);
+  if (stmt == NULL)
+    goto fail;
+  fc_bind_text (stmt, 1, request->fitting_id);
+  fc_bind_text (stmt, 2, shot_id);
+  if (!fc_store_step_done (store, stmt, error))
+    goto fail;
+  stmt = fc_store_statement (store,
+                             "DELETE FROM outbox WHERE fitting_id = ?1 AND entity = 'shot'"
+                             " AND operation = 'create' AND entity_id = ?2", error);
+  if (stmt == NULL)
+    goto fail;
+  fc_bind_text (stmt, 1, request->fitting_id);
+  fc_bind_text (stmt, 2, shot_id);
+  if (!fc_store_step_done (store, stmt, error))
+    goto fail;
+
+  /* ...an imported one counts as sent for its import, whose batches
+   * skip it from now on (the pending count drops by trigger). */
+  stmt = fc_store_statement (store,
+                             "UPDATE outbox SET sent_count = sent_count + 1"
+                             " WHERE fitting_id = ?1 AND entity = 'import' AND operation = 'create'"
+                             " AND entity_id = (SELECT import_id FROM shots WHERE id = ?2)"
+                             " AND coalesce(sent_seq, -1) < (SELECT seq FROM shots WHERE id = ?2)", error);
+  if (stmt == NULL)
+    goto fail;
+  fc_bind_text (stmt, 1, request->fitting_id);
+  fc_bind_text (stmt, 2, shot_id);
+  if (!fc_store_step_done (store, stmt, error))
+    goto fail;
+  if (!fc_store_commit (store, error))
+    return FALSE;
+  g_message ("Sync: shot %s set aside: %s", shot_id, reason ? reason : "refused by the cloud");
+  *set_aside = TRUE;
+  return TRUE;
 
 fail:
   fc_store_rollback (store);
@@ -1087,139 +1275,5 @@ fc_sync_queue_save_upload (FcStore     *store,
 
 fail:
   fc_store_rollback (store);
-  return FALSE;
-}
-
-/* ---- status ------------------------------------------------------------------ */
-
-void
-fc_sync_queue_status_clear (FcSyncQueueStatus *status)
-{
-  g_clear_pointer (&status->last_error, g_free);
-  memset (status, 0, sizeof *status);
-}
-
-static gboolean
-read_totals (FcStore            *store,
-             FcSyncQueueStatus  *status,
-             GError            **error)
-{
-  sqlite3_stmt *stmt = fc_store_statement (store,
-                                           "SELECT entity, operation, entries, shots FROM outbox_totals",
-                                           error);
-  int rc;
-
-  if (stmt == NULL)
-    return FALSE;
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      EntryType type = entry_type ((const char *) sqlite3_column_text (stmt, 0),
-                                   (const char *) sqlite3_column_text (stmt, 1));
-      guint entries = MAX (0, sqlite3_column_int64 (stmt, 2));
-      guint shots = MAX (0, sqlite3_column_int64 (stmt, 3));
-
-      switch (type)
-        {
-        case ENTRY_FITTING_CREATE:
-          status->pending[FC_SYNC_CREATE_FITTING] += entries;
-          break;
-        case ENTRY_SHOT_CREATE:
-          status->pending[FC_SYNC_ADD_SHOTS] += entries;
-          break;
-        case ENTRY_IMPORT:
-          status->pending[FC_SYNC_ADD_SHOTS] += shots;
-          break;
-        case ENTRY_FITTING_COMPLETE:
-          status->pending[FC_SYNC_COMPLETE_FITTING] += entries;
-          break;
-        case ENTRY_VIDEO:
-          status->pending[FC_SYNC_UPLOAD_VIDEO] += entries;
-          break;
-        case ENTRY_CUSTOMER:
-        case ENTRY_CONFIG:
-        case ENTRY_SHOT_UPDATE:
-        case ENTRY_SHOT_MOVE:
-        case ENTRY_FITTING_UPDATE:
-        case ENTRY_UNKNOWN:
-        default:
-          status->pending[FC_SYNC_PATCH_FITTING] += entries;
-          break;
-        }
-    }
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      fc_store_set_error (store, error, rc, "reading the outbox");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-fc_sync_queue_get_status (FcStore            *store,
-                          FcSyncQueueStatus  *status,
-                          GError            **error)
-{
-  sqlite3_stmt *stmt;
-  int rc;
-
-  g_return_val_if_fail (FC_IS_STORE (store), FALSE);
-  g_return_val_if_fail (status != NULL, FALSE);
-
-  /* Called every second on outboxes of any size: counts come from
-   * outbox_totals (kept by triggers), the rest from indexes. */
-  memset (status, 0, sizeof *status);
-  if (!fc_store_exec (store, "BEGIN", error))
-    return FALSE;
-  if (!read_totals (store, status, error))
-    goto fail;
-
-  stmt = fc_store_statement (store, "SELECT count(*) FROM outbox WHERE parked = 1", error);
-  if (stmt == NULL)
-    goto fail;
-  rc = sqlite3_step (stmt);
-  status->parked = rc == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : 0;
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_ROW)
-    goto sql_fail;
-
-  stmt = fc_store_statement (store, "SELECT created_at FROM outbox ORDER BY id LIMIT 1", error);
-  if (stmt == NULL)
-    goto fail;
-  rc = sqlite3_step (stmt);
-  status->oldest_created_at = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    goto sql_fail;
-
-  stmt = fc_store_statement (store,
-                             "SELECT last_error FROM outbox WHERE failed_at IS NOT NULL"
-                             " ORDER BY failed_at DESC LIMIT 1", error);
-  if (stmt == NULL)
-    goto fail;
-  rc = sqlite3_step (stmt);
-  status->last_error = rc == SQLITE_ROW ? fc_column_dup (stmt, 0) : NULL;
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    goto sql_fail;
-
-  if (fc_store_get_field_cipher (store) == NULL)
-    {
-      g_autoptr(GPtrArray) candidates = list_candidates (store, NULL, error);
-
-      if (candidates == NULL)
-        goto fail;
-      for (guint i = 0; i < candidates->len; i++)
-        if (((Candidate *) g_ptr_array_index (candidates, i))->customer_id != NULL)
-          status->waiting_for_key++;
-    }
-  fc_store_rollback (store);
-  return TRUE;
-
-sql_fail:
-  fc_store_set_error (store, error, rc, "reading the outbox");
-fail:
-  fc_store_rollback (store);
-  fc_sync_queue_status_clear (status);
   return FALSE;
 }

@@ -99,8 +99,24 @@ gboolean       fc_sync_queue_park          (FcStore              *store,
                                             const FcSyncRequest  *request,
                                             const char           *reason,
                                             GError              **error);
-/* Makes parked entries (of @fitting_id, or all when NULL) due now: the
- * "Retry" button and `fitclipctl sync now`. */
+/* An ADD_SHOTS request refused because of one of its shots (422
+ * invalid_shot naming @shot_id): the cloud applied none of the batch.
+ * That shot is set aside with @reason (and the cloud's @code and @field,
+ * either may be NULL) so that the rest of the batch goes on without it;
+ * its later edits wait with it. *@set_aside is FALSE, and nothing
+ * changes, when @shot_id is not one of @request's shots: then park the
+ * request. */
+gboolean       fc_sync_queue_set_aside_shot (FcStore              *store,
+                                             const FcSyncRequest  *request,
+                                             const char           *shot_id,
+                                             const char           *code,
+                                             const char           *field,
+                                             const char           *reason,
+                                             gboolean             *set_aside,
+                                             GError              **error);
+/* Makes parked entries and set-aside shots (of @fitting_id, or all when
+ * NULL) due now: the "Retry" button and `fitclipctl sync now`. A shot
+ * set aside goes to the end of its fitting's queue. */
 gboolean       fc_sync_queue_unpark        (FcStore              *store,
                                             const char           *fitting_id,
                                             GError              **error);
@@ -128,6 +144,8 @@ typedef struct {
   guint  pending[FC_SYNC_N_KINDS];  /* requests' worth of entries waiting, per kind
                                      * (ADD_SHOTS counts shots, not requests) */
   guint  parked;                    /* entries parked */
+  guint  set_aside;                 /* shots the cloud refused one by one */
+  gint64 last_success_at;           /* µs, when the cloud last applied a request; 0: never */
   guint  waiting_for_key;           /* fittings held back by a locked customer */
   gint64 oldest_created_at;         /* µs, 0 when empty */
   char  *last_error;                /* of the most recently failed entry, or NULL */
@@ -136,6 +154,25 @@ typedef struct {
 void           fc_sync_queue_status_clear  (FcSyncQueueStatus    *status);
 gboolean       fc_sync_queue_get_status    (FcStore              *store,
                                             FcSyncQueueStatus    *status,
+                                            GError              **error);
+
+/* What waits for a person: a parked entry (outbox_id > 0) or a shot set
+ * aside (shot_id set), with the cloud's reason. */
+typedef struct {
+  char   *fitting_id;   /* NULL for a customer change of no fitting */
+  gint64  outbox_id;
+  char   *shot_id;
+  char   *what;         /* "shot <uuid>", "fitting creation", "edit", ... */
+  char   *reason;
+  gint64  at;           /* µs, when it was refused */
+} FcSyncProblem;
+
+void           fc_sync_problem_free        (FcSyncProblem        *problem);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FcSyncProblem, fc_sync_problem_free)
+
+/* Up to @limit problems, most recent first (GPtrArray of FcSyncProblem). */
+GPtrArray     *fc_sync_queue_list_problems (FcStore              *store,
+                                            guint                 limit,
                                             GError              **error);
 
 G_END_DECLS

@@ -29,6 +29,11 @@
 #define PII_RECHECK_US         (60 * G_USEC_PER_SEC)
 #define STORE_RETRY_US         (5 * G_USEC_PER_SEC)
 #define STOP_DRAIN_US          (5 * G_USEC_PER_SEC)
+/* An ordering refusal (404 fitting_not_found, 422 unknown_config...)
+ * means the cloud has not caught up yet, and the queue's order brings
+ * what is missing. Still refused after this many tries (about ten
+ * minutes of backoff), the cloud has lost it: parked, for a person. */
+#define ORDERING_PATIENCE      12
 
 /* ------------------------------------------------------------------ */
 /* Pure parts */
@@ -293,6 +298,15 @@ end_forced (Worker     *w,
       if (qs.parked > 0)
         reason = g_strdup_printf ("%u change%s parked: %s", qs.parked, qs.parked == 1 ? " is" : "s are",
                                   qs.last_error ? qs.last_error : "refused by the cloud");
+      else if (qs.set_aside > 0)
+        {
+          g_autoptr(GPtrArray) latest = fc_sync_queue_list_problems (w->store, 1, NULL);
+          FcSyncProblem *p = latest && latest->len > 0 ? g_ptr_array_index (latest, 0) : NULL;
+
+          reason = g_strdup_printf ("%u shot%s refused by the cloud (the rest was sent): %s%s%s", qs.set_aside,
+                                    qs.set_aside == 1 ? " was" : "s were", p ? p->what : "",
+                                    p ? ": " : "", p && p->reason ? p->reason : "see fitclipctl sync status");
+        }
       else if (qs.waiting_for_key > 0)
         reason = g_strdup_printf ("%u fitting%s wait%s for the key to their customers' details "
                                   "(unlock the keyring)", qs.waiting_for_key,
@@ -351,7 +365,10 @@ publish (Worker     *w,
     {
       memcpy (w->status.pending, qs.pending, sizeof w->status.pending);
       w->status.parked = qs.parked;
+      w->status.set_aside = qs.set_aside;
       w->status.waiting_for_key = qs.waiting_for_key;
+      /* The store remembers it across restarts. */
+      w->status.last_success = MAX (w->status.last_success, qs.last_success_at);
       w->status.oldest_created_at = qs.oldest_created_at;
     }
   g_free (w->status.last_error);
@@ -582,6 +599,53 @@ store_failed (Worker  *w,
 }
 
 static void
+park (Worker              *w,
+      const FcSyncRequest *request,
+      const char          *reason)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!fc_sync_queue_park (w->store, request, reason, &error))
+    {
+      store_failed (w, error);
+      return;
+    }
+  w->status.online = TRUE;
+  set_last_error (w, reason);
+}
+
+/* The shot a 422 invalid_shot names, and its field (either may stay
+ * NULL: the id itself may be what was wrong). */
+static void
+refused_shot (const FcCloudResponse  *r,
+              char                  **shot_id,
+              char                  **field)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  gsize len = 0;
+  const char *data = r->body ? g_bytes_get_data (r->body, &len) : NULL;
+  JsonNode *root, *node;
+  JsonObject *e;
+
+  if (data == NULL || !json_parser_load_from_data (parser, data, (gssize) len, NULL))
+    return;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return;
+  node = json_object_get_member (json_node_get_object (root), "error");
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  e = json_node_get_object (node);
+  /* The cloud's words, so checked as any peer's: strings or nothing. */
+  node = json_object_get_member (e, "shot_id");
+  if (node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    *shot_id = json_node_dup_string (node);
+  node = json_object_get_member (e, "field");
+  if (node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    *field = json_node_dup_string (node);
+}
+
+static void
 settle (Worker                *w,
         const FcCloudResponse *r)
 {
@@ -612,6 +676,15 @@ settle (Worker                *w,
       break;
 
     case FC_CLOUD_RETRY:
+      if ((r->status == SOUP_STATUS_NOT_FOUND || r->status == 422) &&
+          request->attempt_count + 1 >= ORDERING_PATIENCE)
+        {
+          g_autofree char *given_up = g_strdup_printf ("%s (still refused after %d tries)", reason,
+                                                       request->attempt_count + 1);
+
+          park (w, request, given_up);
+          break;
+        }
       {
         gint64 delay = fc_sync_backoff_delay (MAX (request->attempt_count, 0), w->base_us, w->cap_us, w->rand);
 
@@ -636,13 +709,27 @@ settle (Worker                *w,
           store_failed (w, error);
           break;
         }
-      if (!fc_sync_queue_park (w->store, request, reason, &error))
+      if (request->kind == FC_SYNC_ADD_SHOTS && g_strcmp0 (r->error_code, "invalid_shot") == 0)
         {
-          store_failed (w, error);
-          break;
+          g_autofree char *shot_id = NULL, *field = NULL;
+          gboolean set_aside = FALSE;
+
+          /* One shot the cloud will not take: it alone waits. */
+          refused_shot (r, &shot_id, &field);
+          if (!fc_sync_queue_set_aside_shot (w->store, request, shot_id, r->error_code, field,
+                                             r->message, &set_aside, &error))
+            {
+              store_failed (w, error);
+              break;
+            }
+          if (set_aside)
+            {
+              w->status.online = TRUE;
+              set_last_error (w, reason);
+              break;
+            }
         }
-      w->status.online = TRUE;
-      set_last_error (w, reason);
+      park (w, request, reason);
       break;
 
     case FC_CLOUD_UNAUTHORIZED:

@@ -50,6 +50,7 @@ typedef struct {
   gboolean    paired;            /* a device token is in the keyring */
   guint       pending[FC_SYNC_N_KINDS];   /* as in FcSyncQueueStatus (shots count shots) */
   guint       parked;
+  guint       set_aside;         /* shots the cloud refused one by one (the rest went on) */
   guint       waiting_for_key;
   gint64      oldest_created_at; /* µs since the epoch, 0 when nothing waits */
   gint64      last_success;      /* µs since the epoch of the last request the cloud applied; 0: none yet */

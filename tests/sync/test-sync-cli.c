@@ -219,6 +219,12 @@ sync_status (Shop *shop)
   return sync_parse_json (r.out);
 }
 
+static JsonObject *
+status_object (JsonNode *status)
+{
+  return json_node_get_object (status);
+}
+
 static gint64
 status_int (JsonNode   *status,
             const char *path)
@@ -385,6 +391,25 @@ test_park_and_retry (void)
   status = sync_status (shop);
   g_assert_cmpint (status_int (status, "parked"), >, 0);
   assert_contains (json_node_get_string (sync_json_at (status, "last_error")), "fitting_conflict");
+  /* What needs a person, with the cloud's reason, and when sync last
+   * worked (fitting b went through). */
+  {
+    JsonArray *problems = json_node_get_array (sync_json_at (status, "problems"));
+    JsonObject *p;
+    g_auto(Run) text = { 0 };
+
+    g_assert_cmpuint (json_array_get_length (problems), ==, 1);
+    p = json_array_get_object_element (problems, 0);
+    g_assert_cmpstr (json_object_get_string_member (p, "fitting_id"), ==, a);
+    /* the fitting's queue is held by its head: its customer's details */
+    g_assert_cmpstr (json_object_get_string_member (p, "what"), ==, "the customer's details");
+    assert_contains (json_object_get_string_member (p, "reason"), "fitting_conflict");
+    g_assert_nonnull (json_object_get_string_member (status_object (status), "last_success_at"));
+    CTL (shop, &text, "--cloud", shop->cloud->url, "sync", "status");
+    expect_ok (&text);
+    assert_contains (text.out, "Needs attention the customer's details, fitting ");
+    assert_contains (text.out, "Last success    2");
+  }
   /* The other fitting went through. */
   exports = exports_of (shop, (const char *const[]) { b, NULL });
   sync_assert_cloud_has (shop->cloud, exports, NULL);
@@ -396,6 +421,7 @@ test_park_and_retry (void)
   cleared = sync_status (shop);
   g_assert_cmpint (status_int (cleared, "parked"), ==, 0);
   g_assert_cmpint (status_int (cleared, "pending_total"), ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (sync_json_at (cleared, "problems"))), ==, 0);
   g_ptr_array_unref (exports);
   exports = exports_of (shop, (const char *const[]) { a, b, NULL });
   sync_assert_cloud_has (shop->cloud, exports, NULL);

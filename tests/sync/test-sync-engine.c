@@ -754,6 +754,151 @@ test_park (void)
   bay_teardown (&bay);
 }
 
+static gboolean
+has_set_aside (const FcSyncStatus *s,
+               gconstpointer       data)
+{
+  return s->set_aside == GPOINTER_TO_UINT (data) && s->state == FC_SYNC_STATE_IDLE &&
+         fc_sync_status_total_pending (s) == 0;
+}
+
+/* A cloud stricter than the agent refuses one shot of a batch: that shot
+ * alone waits, visibly, with its edits; the rest of the fitting —
+ * shots, edits, completion — goes on. Once the cloud takes it, "sync
+ * now" sends it with the state it has then. */
+static void
+test_set_aside (void)
+{
+  Bay bay = { 0 };
+  g_autofree char *a = NULL;
+  g_autofree char *count_sql = NULL, *fast_sql = NULL, *completed_sql = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcShot) fast = fc_shot_new ();
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(FcFittingDocument) doc = NULL;
+  FcShot *shots[1] = { fast };
+  FcAddResult result;
+  FcSyncProblem *p;
+
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
+    return;
+  bay_setup (&bay, (const char *const[]) { "--max-ball-speed", "85", NULL });
+  a = add_fitting (&bay, "Lee", 60, FALSE, 0);
+  doc = fc_store_load_document (bay.store, a, &error);
+  g_assert_no_error (error);
+
+  /* 90 m/s: a long hitter, real to the agent, too fast for this cloud. */
+  fast->source_kind = FC_SOURCE_DEVICE;
+  fast->source_protocol = g_strdup ("open-connect-v1");
+  fast->device_id = g_strdup ("bay-1-monitor");
+  fast->device_shot_id = g_strdup ("fast-1");
+  fast->fitting_id = g_strdup (a);
+  fast->config_id = g_strdup (((FcClubConfig *) g_ptr_array_index (doc->configs, 0))->id);
+  fc_shot_set (fast, FC_FIELD_BALL_SPEED, 90.0);
+  fc_shot_set (fast, FC_FIELD_CARRY, 290.0);
+  g_assert_true (fc_store_add_shots (bay.store, shots, 1, NULL, &result, &error));
+  g_assert_no_error (error);
+  add_shots (&bay, a, fast->config_id, 5, NULL);
+  g_assert_true (fc_store_tag_shot (bay.store, fast->id, "longest", TRUE, &error));
+  g_assert_true (fc_store_complete_fitting (bay.store, a, &error));
+  g_assert_no_error (error);
+
+  bay_login (&bay);
+  bay_start_engine (&bay, NULL, 0);
+  wait_status (&bay, has_set_aside, GUINT_TO_POINTER (1), "drained but one shot", WAIT_S);
+
+  count_sql = g_strdup_printf ("SELECT count(*) FROM shots WHERE fitting_id = '%s'", a);
+  fast_sql = g_strdup_printf ("SELECT count(*) FROM shots WHERE id = '%s'", fast->id);
+  completed_sql = g_strdup_printf ("SELECT count(*) FROM fittings WHERE id = '%s' AND status = 'completed'", a);
+  g_assert_cmpint (sync_cloud_sql_int (bay.cloud, count_sql), ==, 65);
+  g_assert_cmpint (sync_cloud_sql_int (bay.cloud, fast_sql), ==, 0);
+  g_assert_cmpint (sync_cloud_sql_int (bay.cloud, completed_sql), ==, 1);
+  problems = fc_sync_queue_list_problems (bay.store, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (problems->len, ==, 1);
+  p = g_ptr_array_index (problems, 0);
+  g_assert_cmpstr (p->shot_id, ==, fast->id);
+  g_assert_cmpstr (p->fitting_id, ==, a);
+  g_assert_nonnull (strstr (p->reason, "ball_speed_mps"));
+
+  /* "Sync now" while the cloud still refuses it: it says so. */
+  g_assert_false (drain (&bay, &error));
+  g_assert_nonnull (strstr (error->message, "1 shot was refused"));
+  g_assert_nonnull (strstr (error->message, fast->id));
+  g_clear_error (&error);
+
+  /* The cloud lifts its limit; the fitter edits the shot, then retries. */
+  set_faults (&bay, "{\"max_ball_speed_mps\": 0}");
+  g_assert_true (fc_store_set_shot_excluded (bay.store, fast->id, TRUE, "topped", &error));
+  g_assert_true (drain (&bay, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fc_sync_engine_get_status (bay.engine)->set_aside, ==, 0);
+  assert_cloud_has_store (&bay, NULL);
+  bay_teardown (&bay);
+}
+
+static gboolean
+has_parked_entry (const FcSyncStatus *s,
+                  gconstpointer       data)
+{
+  return s->parked > 0;
+}
+
+/* The owner deletes a synced fitting in the cloud; the fitter edits it
+ * afterwards. The cloud's 404 looks like an ordering wait at first; after
+ * ORDERING_PATIENCE tries the edit is parked with the reason, and other
+ * fittings were never held back. The last success survives a restart. */
+static void
+test_ordering_patience (void)
+{
+  Bay bay = { 0 };
+  g_autofree char *a = NULL, *b = NULL, *delete = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) shots = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  gint64 last_success;
+
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
+    return;
+  bay_setup (&bay, NULL);
+  a = add_fitting (&bay, NULL, 10, TRUE, 0);
+  bay_login (&bay);
+  bay_start_engine (&bay, NULL, 0);
+  wait_status (&bay, is_drained, bay.store, "drained", WAIT_S);
+  last_success = fc_sync_engine_get_last_success (bay.engine);
+  g_assert_cmpint (last_success, >, 0);
+
+  /* Another run of the agent knows when sync last worked. */
+  bay_stop_engine (&bay);
+  bay_start_engine (&bay, NULL, 0);
+  wait_status (&bay, is_drained, bay.store, "drained after a restart", WAIT_S);
+  g_assert_cmpint (fc_sync_engine_get_last_success (bay.engine), >=, last_success);
+
+  delete = g_strdup_printf ("DELETE FROM shots WHERE fitting_id = '%s'; DELETE FROM configs WHERE fitting_id = '%s';"
+                            " DELETE FROM fittings WHERE id = '%s'", a, a, a);
+  sync_cloud_sql (bay.cloud, delete);
+  shots = fc_store_list_shots (bay.store, a, &error);
+  g_assert_no_error (error);
+  g_assert_true (fc_store_set_shot_excluded (bay.store, ((FcShot *) shots->pdata[2])->id, TRUE, "shank", &error));
+  g_assert_no_error (error);
+  fc_sync_engine_wake (bay.engine);
+  b = add_fitting (&bay, NULL, 10, TRUE, 0);
+  fc_sync_engine_wake (bay.engine);
+
+  wait_status (&bay, has_parked_entry, NULL, "parked", WAIT_S);
+  g_assert_nonnull (strstr (fc_sync_engine_get_last_error (bay.engine), "fitting_not_found"));
+  g_assert_nonnull (strstr (fc_sync_engine_get_last_error (bay.engine), "12 tries"));
+  problems = fc_sync_queue_list_problems (bay.store, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (problems->len, ==, 1);
+  g_assert_cmpstr (((FcSyncProblem *) problems->pdata[0])->fitting_id, ==, a);
+  g_assert_cmpint (((FcSyncProblem *) problems->pdata[0])->outbox_id, >, 0);
+  /* b went through meanwhile. */
+  wait_status (&bay, has_parked, NULL, "idle with one parked", WAIT_S);
+  assert_cloud_has_store (&bay, a);
+  bay_teardown (&bay);
+}
+
 /* The cloud goes away mid-drain, shots keep coming, the cloud comes back. */
 static void
 test_offline (void)
@@ -932,6 +1077,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/sync-engine/retry-after", test_retry_after);
   g_test_add_func ("/sync-engine/server-errors", test_server_errors);
   g_test_add_func ("/sync-engine/park", test_park);
+  g_test_add_func ("/sync-engine/set-aside", test_set_aside);
+  g_test_add_func ("/sync-engine/ordering-patience", test_ordering_patience);
   g_test_add_func ("/sync-engine/offline", test_offline);
   g_test_add_func ("/sync-engine/network-monitor", test_network_monitor);
   g_test_add_func ("/sync-engine/pairing-gone", test_pairing_gone);

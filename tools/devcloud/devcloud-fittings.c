@@ -814,6 +814,26 @@ check_values (JsonObject  *o,
   return TRUE;
 }
 
+/* This cloud's own rules, stricter than the agent's (--max-ball-speed). */
+static gboolean
+check_rules (DcServer    *server,
+             JsonObject  *o,
+             const char **field,
+             GError     **error)
+{
+  double max = server->config.faults.max_ball_speed_mps;
+  JsonNode *node = json_object_get_member (o, "ball_speed_mps");
+
+  if (max > 0 && node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_double (node) > max)
+    {
+      *field = "ball_speed_mps";
+      g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT,
+                   "“ball_speed_mps” %.2f is above this cloud's limit of %.2f m/s", json_node_get_double (node), max);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 void
 dc_route_shots_post (DcRequest  *req,
                      const char *fitting_id)
@@ -870,7 +890,7 @@ dc_route_shots_post (DcRequest  *req,
       node = json_object_get_member (so, "id");
       if (node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
         id = json_node_get_string (node);
-      if (!check_values (so, &bad_field, &error))
+      if (!check_values (so, &bad_field, &error) || !check_rules (req->server, so, &bad_field, &error))
         {
           dc_respond_shot_error (req, 422, "invalid_shot", id, i, bad_field, error->message);
           return;

@@ -324,6 +324,8 @@ dc_faults_write (DcServer     *self,
   fc_json_writer_int (w, self->config.faults.retry_after);
   fc_json_writer_key (w, "slow_ms");
   fc_json_writer_int (w, self->config.faults.slow_ms);
+  fc_json_writer_key (w, "max_ball_speed_mps");
+  fc_json_writer_double (w, self->config.faults.max_ball_speed_mps);
   /* How often each fault has struck, so a test can tell that its client
    * met every one. */
   fc_json_writer_key (w, "counts");
@@ -378,6 +380,16 @@ dc_faults_read (DcServer    *self,
           return FALSE;
         }
       f.slow_ms = json_node_get_int (node);
+    }
+  if ((node = json_object_get_member (o, "max_ball_speed_mps")))
+    {
+      if (!JSON_NODE_HOLDS_VALUE (node) || !(json_node_get_double (node) >= 0))
+        {
+          g_set_error_literal (error, FC_ERROR, FC_ERROR_INVALID_INPUT,
+                               "“max_ball_speed_mps” must be m/s ≥ 0 (0: no limit)");
+          return FALSE;
+        }
+      f.max_ball_speed_mps = json_node_get_double (node);
     }
   if ((node = json_object_get_member (o, "seed")))
     {

@@ -106,6 +106,10 @@ typedef struct {
   double checksum_mismatch;
   int    retry_after;
   int    slow_ms;
+  /* Not a fault but a rule: a cloud stricter than the agent, refusing
+   * shots faster than this (m/s; 0: no such rule), so that a refusal of
+   * one shot in a batch can be played. */
+  double max_ball_speed_mps;
 } DcFaults;
 
 typedef enum {

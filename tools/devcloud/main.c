@@ -124,6 +124,8 @@ cmd_serve (int    argc,
     { "slow-ms", 0, 0, G_OPTION_ARG_INT, &slow_ms, "Delay every answer", "MS" },
     { "checksum-mismatch", 0, 0, G_OPTION_ARG_DOUBLE, &f->checksum_mismatch,
       "Answer 460 to a tus PATCH with Upload-Checksum (chunk discarded)", "P" },
+    { "max-ball-speed", 0, 0, G_OPTION_ARG_DOUBLE, &f->max_ball_speed_mps,
+      "Refuse shots faster than this (422 invalid_shot), as a stricter cloud would", "M/S" },
     { NULL }
   };
 
