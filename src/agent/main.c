@@ -122,6 +122,7 @@ typedef struct {
   gboolean    online;
   guint       pending;
   guint       parked;
+  guint       set_aside;
   char       *last_error;
   gint64      printed_at;
 } SyncReport;
@@ -137,13 +138,14 @@ on_sync_status (FcSyncEngine       *engine,
   guint pending = fc_sync_status_total_pending (status);
   gint64 now = g_get_monotonic_time ();
   gboolean changed = status->state != last->state || status->online != last->online ||
-                     status->parked != last->parked || g_strcmp0 (status->last_error, last->last_error) != 0;
+                     status->parked != last->parked || status->set_aside != last->set_aside ||
+                     g_strcmp0 (status->last_error, last->last_error) != 0;
 
   if (!changed && (pending == last->pending || (pending != 0 && now - last->printed_at < G_USEC_PER_SEC)))
     return;
-  g_print ("sync     %-13s %s  %u waiting (%u shots), %u parked, %" G_GUINT64_FORMAT " sent%s%s\n",
+  g_print ("sync     %-13s %s  %u waiting (%u shots), %u parked, %u set aside, %" G_GUINT64_FORMAT " sent%s%s\n",
            fc_sync_state_to_string (status->state), status->online ? "online " : "offline",
-           pending, status->pending[FC_SYNC_ADD_SHOTS], status->parked, status->sent_requests,
+           pending, status->pending[FC_SYNC_ADD_SHOTS], status->parked, status->set_aside, status->sent_requests,
            status->last_error ? "  — " : "", status->last_error ? status->last_error : "");
   /* Status lines are read by scripts and tests while the agent runs,
    * also when standard output is a file. */
@@ -152,6 +154,7 @@ on_sync_status (FcSyncEngine       *engine,
   last->online = status->online;
   last->pending = pending;
   last->parked = status->parked;
+  last->set_aside = status->set_aside;
   g_free (last->last_error);
   last->last_error = g_strdup (status->last_error);
   last->printed_at = now;

@@ -1279,6 +1279,7 @@ enum {
   PROP_LAST_SUCCESS,
   PROP_PENDING,
   PROP_PARKED,
+  PROP_SET_ASIDE,
   N_PROPS
 };
 
@@ -1346,6 +1347,8 @@ engine_apply_update (gpointer data)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
   if (old->parked != now->parked)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PARKED]);
+  if (old->set_aside != now->set_aside)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SET_ASIDE]);
   g_signal_emit (self, signals[SIGNAL_STATUS_CHANGED], 0, now);
   g_object_thaw_notify (G_OBJECT (self));
 
@@ -1531,6 +1534,13 @@ fc_sync_engine_get_parked (FcSyncEngine *self)
   return self->status->parked;
 }
 
+guint
+fc_sync_engine_get_set_aside (FcSyncEngine *self)
+{
+  g_return_val_if_fail (FC_IS_SYNC_ENGINE (self), 0);
+  return self->status->set_aside;
+}
+
 static void
 fc_sync_engine_get_property (GObject    *object,
                              guint       prop_id,
@@ -1561,6 +1571,9 @@ fc_sync_engine_get_property (GObject    *object,
       break;
     case PROP_PARKED:
       g_value_set_uint (value, self->status->parked);
+      break;
+    case PROP_SET_ASIDE:
+      g_value_set_uint (value, self->status->set_aside);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1617,6 +1630,9 @@ fc_sync_engine_class_init (FcSyncEngineClass *klass)
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_PARKED] =
     g_param_spec_uint ("parked", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SET_ASIDE] =
+    g_param_spec_uint ("set-aside", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 

@@ -122,6 +122,7 @@ const char         *fc_sync_engine_get_last_error    (FcSyncEngine *self);
 gint64              fc_sync_engine_get_last_success  (FcSyncEngine *self);
 guint               fc_sync_engine_get_pending       (FcSyncEngine *self);
 guint               fc_sync_engine_get_parked        (FcSyncEngine *self);
+guint               fc_sync_engine_get_set_aside     (FcSyncEngine *self);
 
 /* Signals:
  *   "status-changed" (FcSyncEngine *, const FcSyncStatus *status): after
@@ -129,6 +130,6 @@ guint               fc_sync_engine_get_parked        (FcSyncEngine *self);
  *     draining.
  * Properties (read-only, notified on change): "state" (FcSyncState as
  * int), "online", "needs-pairing", "last-error", "last-success" (gint64
- * µs), "pending" (all kinds), "parked". */
+ * µs), "pending" (all kinds), "parked", "set-aside". */
 
 G_END_DECLS

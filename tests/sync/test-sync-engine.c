@@ -817,6 +817,7 @@ test_set_aside (void)
   g_assert_no_error (error);
   g_assert_cmpuint (problems->len, ==, 1);
   p = g_ptr_array_index (problems, 0);
+  g_assert_cmpuint (fc_sync_engine_get_set_aside (bay.engine), ==, 1);
   g_assert_cmpstr (p->shot_id, ==, fast->id);
   g_assert_cmpstr (p->fitting_id, ==, a);
   g_assert_nonnull (strstr (p->reason, "ball_speed_mps"));
