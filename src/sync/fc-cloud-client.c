@@ -247,15 +247,6 @@ same_bytes (GBytes *a,
   return la == lb && CRYPTO_memcmp (da, db, la) == 0;
 }
 
-static char *
-bytes_to_string (GBytes *bytes)
-{
-  gsize len;
-  const char *data = g_bytes_get_data (bytes, &len);
-
-  return g_strndup (data, len);
-}
-
 /* A JSON object of string members (name, value, ..., NULL) in bytes that
  * are wiped when released: bodies that carry a password or a token. */
 static GBytes *
@@ -284,6 +275,19 @@ secret_json_body (const char *first_name,
   return bytes;
 }
 
+/* {"refresh_token": @token}, wiped when released. */
+static GBytes *
+refresh_token_body (GBytes *token)
+{
+  gsize len;
+  const char *data = g_bytes_get_data (token, &len);
+  g_autofree char *text = g_strndup (data, len);
+  GBytes *body = secret_json_body ("refresh_token", text, NULL);
+
+  OPENSSL_cleanse (text, strlen (text));
+  return body;
+}
+
 static void
 forget_access_token (FcCloudClient *self)
 {
@@ -304,7 +308,68 @@ set_refresh_token (FcCloudClient *self,
 }
 
 /* ------------------------------------------------------------------ */
+/* The device token in the keyring */
+
+typedef void (*KeyringCall) (FcSecretStore       *store,
+                             const char          *name,
+                             const char          *account,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data);
+
+/* @call (fc_secret_store_lookup_async or _clear_async) on this cloud's
+ * device token, for @task, whose reference @callback gets. */
+static void
+device_token_async (GTask               *task,
+                    KeyringCall          call,
+                    GAsyncReadyCallback  callback)
+{
+  FcCloudClient *self = g_task_get_source_object (task);
+
+  call (self->secrets, FC_SECRET_DEVICE_REFRESH_TOKEN, self->base_url, g_task_get_cancellable (task),
+        callback, task);
+}
+
+/* The stored device token; NULL without an error when this PC is not
+ * paired (nothing stored, or an empty entry); NULL with @error when the
+ * keyring cannot be read. */
+static GBytes *
+device_token_lookup_finish (GObject       *source,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GBytes) token = fc_secret_store_lookup_finish (FC_SECRET_STORE (source), result, &local_error);
+
+  if (token != NULL && g_bytes_get_size (token) > 0)
+    return g_steal_pointer (&token);
+  if (token == NULL && !g_error_matches (local_error, FC_ERROR, FC_ERROR_NOT_FOUND))
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* One HTTP exchange, its answer read (bounded) and classified */
+
+static GTask *
+new_task (FcCloudClient       *self,
+          gpointer             source_tag,
+          GCancellable        *cancellable,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  return task;
+}
+
+static void
+return_response (GTask           *task,
+                 FcCloudResponse *response)
+{
+  g_task_return_pointer (task, response, (GDestroyNotify) fc_cloud_response_free);
+}
 
 typedef struct {
   SoupMessage  *msg;
@@ -336,6 +401,17 @@ no_answer (FcCloudClient *self,
   else
     message = g_strdup_printf ("The cloud at %s cannot be reached: %s", self->base_url, error->message);
   return response_new (FC_CLOUD_RETRY, 0, message);
+}
+
+/* Only a cancelled exchange ends in an error; no answer is an outcome. */
+static void
+return_no_answer (GTask   *task,
+                  GError **error)
+{
+  if (g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_error (task, g_steal_pointer (error));
+  else
+    return_response (task, no_answer (g_task_get_source_object (task), *error));
 }
 
 static char *
@@ -425,18 +501,14 @@ on_exchange_read (GObject      *source,
 
   if (block == NULL)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        g_task_return_pointer (task, no_answer (self, error), (GDestroyNotify) fc_cloud_response_free);
+      return_no_answer (task, &error);
       return;
     }
   if (g_bytes_get_size (block) == 0)
     {
       g_autoptr(GBytes) body = g_byte_array_free_to_bytes (g_steal_pointer (&x->buffer));
 
-      g_task_return_pointer (task, response_from_answer (x->msg, body),
-                             (GDestroyNotify) fc_cloud_response_free);
+      return_response (task, response_from_answer (x->msg, body));
       return;
     }
   if (x->buffer->len + g_bytes_get_size (block) > MAX_ANSWER_SIZE)
@@ -444,8 +516,7 @@ on_exchange_read (GObject      *source,
       g_autofree char *message = g_strdup_printf ("The cloud at %s sent an answer larger than %u MiB",
                                                   self->base_url, MAX_ANSWER_SIZE / (1024 * 1024));
 
-      g_task_return_pointer (task, response_new (FC_CLOUD_RETRY, soup_message_get_status (x->msg), message),
-                             (GDestroyNotify) fc_cloud_response_free);
+      return_response (task, response_new (FC_CLOUD_RETRY, soup_message_get_status (x->msg), message));
       return;
     }
   g_byte_array_append (x->buffer, g_bytes_get_data (block, NULL), g_bytes_get_size (block));
@@ -466,22 +537,17 @@ on_exchange_sent (GObject      *source,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
-  GTask *task = user_data;
-  FcCloudClient *self = g_task_get_source_object (task);
+  g_autoptr(GTask) task = user_data;
   Exchange *x = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
   x->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
   if (x->stream == NULL)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        g_task_return_pointer (task, no_answer (self, error), (GDestroyNotify) fc_cloud_response_free);
-      g_object_unref (task);
+      return_no_answer (task, &error);
       return;
     }
-  exchange_read_more (task);
+  exchange_read_more (g_steal_pointer (&task));
 }
 
 static void
@@ -491,22 +557,53 @@ exchange_async (FcCloudClient       *self,
                 GAsyncReadyCallback  callback,
                 gpointer             user_data)
 {
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  GTask *task = new_task (self, exchange_async, cancellable, callback, user_data);
   Exchange *x = g_new0 (Exchange, 1);
 
-  g_task_set_source_tag (task, exchange_async);
   x->msg = g_object_ref (msg);
   x->buffer = g_byte_array_new ();
   g_task_set_task_data (task, x, (GDestroyNotify) exchange_free);
   soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, cancellable, on_exchange_sent, task);
 }
 
+/* The finish of exchange_async() and of every call of this file whose
+ * task returns an FcCloudResponse. */
 static FcCloudResponse *
-exchange_finish (FcCloudClient  *self,
+response_finish (FcCloudClient  *self,
                  GAsyncResult   *result,
                  GError        **error)
 {
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static gboolean
+boolean_finish (FcCloudClient  *self,
+                GAsyncResult   *result,
+                GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* The response a step of @task waited for, or NULL once @task has been
+ * returned: with the cancellation, or, when @what is given, with an
+ * outcome other than success as an error prefixed with @what. */
+static FcCloudResponse *
+task_answer (GTask        *task,
+             GAsyncResult *result,
+             const char   *what)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcCloudResponse) r = response_finish (g_task_get_source_object (task), result, &error);
+
+  if (r == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else if (what != NULL && r->outcome != FC_CLOUD_SUCCESS)
+    g_task_return_error (task, fc_cloud_response_to_error (r, what));
+  else
+    return g_steal_pointer (&r);
+  return NULL;
 }
 
 static SoupMessage *
@@ -523,6 +620,38 @@ new_message (FcCloudClient *self,
     soup_message_set_request_body_from_bytes (msg, "application/json", json_body);
   soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept", "application/json");
   return msg;
+}
+
+static void
+set_bearer (SoupMessage *msg,
+            const char  *token)
+{
+  g_autofree char *value = g_strconcat ("Bearer ", token, NULL);
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", value);
+  OPENSSL_cleanse (value, strlen (value));
+}
+
+/* One request for @task, whose reference @callback gets: @body as JSON,
+ * @bearer as Authorization and @idempotency_key, each when not NULL. */
+static void
+call_async (GTask               *task,
+            const char          *method,
+            const char          *path,
+            GBytes              *body,
+            const char          *bearer,
+            const char          *idempotency_key,
+            GAsyncReadyCallback  callback)
+{
+  FcCloudClient *self = g_task_get_source_object (task);
+  g_autoptr(SoupMessage) msg = new_message (self, method, path, body);
+
+  if (bearer != NULL)
+    set_bearer (msg, bearer);
+  if (idempotency_key != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Idempotency-Key",
+                                  idempotency_key);
+  exchange_async (self, msg, g_task_get_cancellable (task), callback, task);
 }
 
 /* ------------------------------------------------------------------ */
@@ -712,16 +841,11 @@ void
 fc_cloud_client_authorize (FcCloudClient *self,
                            SoupMessage   *message)
 {
-  g_autofree char *value = NULL;
-
   g_return_if_fail (FC_IS_CLOUD_CLIENT (self));
   g_return_if_fail (SOUP_IS_MESSAGE (message));
 
-  if (self->access_token == NULL)
-    return;
-  value = g_strconcat ("Bearer ", self->access_token, NULL);
-  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", value);
-  OPENSSL_cleanse (value, strlen (value));
+  if (self->access_token != NULL)
+    set_bearer (message, self->access_token);
 }
 
 /* ------------------------------------------------------------------ */
@@ -771,12 +895,7 @@ on_forget_looked_up (GObject      *source,
       g_task_return_boolean (task, TRUE);
       return;
     }
-  {
-    GTask *next = g_steal_pointer (&task);
-
-    fc_secret_store_clear_async (self->secrets, FC_SECRET_DEVICE_REFRESH_TOKEN, self->base_url,
-                                 g_task_get_cancellable (next), on_forget_cleared, next);
-  }
+  device_token_async (g_steal_pointer (&task), fc_secret_store_clear_async, on_forget_cleared);
 }
 
 static void
@@ -786,7 +905,7 @@ forget_pairing_async (FcCloudClient       *self,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
 {
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  GTask *task = new_task (self, forget_pairing_async, cancellable, callback, user_data);
   Forget *f = g_new0 (Forget, 1);
 
   f->token = token ? g_bytes_ref (token) : NULL;
@@ -799,17 +918,19 @@ forget_pairing_async (FcCloudClient       *self,
       g_object_unref (task);
       return;
     }
-  fc_secret_store_lookup_async (self->secrets, FC_SECRET_DEVICE_REFRESH_TOKEN, self->base_url,
-                                cancellable, on_forget_looked_up, task);
+  device_token_async (task, fc_secret_store_lookup_async, on_forget_looked_up);
 }
 
-static char *
-pair_again_message (FcCloudClient *self,
-                    const char    *why)
+static void
+tell_to_pair_again (FcCloudClient   *self,
+                    FcCloudResponse *r)
 {
-  return g_strdup_printf ("This PC is no longer paired with the cloud at %s (%s): pair it again "
-                          "(fitclipctl login or fitclipctl pair CODE); nothing waiting to be sent "
-                          "is lost", self->base_url, why);
+  g_autofree char *why = r->message;
+
+  r->outcome = FC_CLOUD_NEEDS_PAIRING;
+  r->message = g_strdup_printf ("This PC is no longer paired with the cloud at %s (%s): pair it "
+                                "again (fitclipctl login or fitclipctl pair CODE); nothing waiting "
+                                "to be sent is lost", self->base_url, why);
 }
 
 /* ------------------------------------------------------------------ */
@@ -837,8 +958,7 @@ finish_token_waiters (FcCloudClient         *self,
       if (error != NULL)
         g_task_return_error (task, g_error_copy (error));
       else
-        g_task_return_pointer (task, fc_cloud_response_copy (response),
-                               (GDestroyNotify) fc_cloud_response_free);
+        return_response (task, fc_cloud_response_copy (response));
     }
 }
 
@@ -863,7 +983,7 @@ on_refreshed (GObject      *source,
   g_autoptr(GBytes) token = user_data;   /* the refresh token sent */
   FcCloudClient *self = FC_CLOUD_CLIENT (source);
   g_autoptr(GError) error = NULL;
-  g_autoptr(FcCloudResponse) r = exchange_finish (self, result, &error);
+  g_autoptr(FcCloudResponse) r = response_finish (self, result, &error);
 
   if (r == NULL)
     {
@@ -905,11 +1025,7 @@ on_refreshed (GObject      *source,
   if (r->outcome == FC_CLOUD_NEEDS_PAIRING || r->outcome == FC_CLOUD_UNAUTHORIZED)
     {
       /* Any 401 to a refresh means the token is of no use any more. */
-      g_autofree char *why = g_strdup (r->message);
-
-      g_free (r->message);
-      r->message = pair_again_message (self, why);
-      r->outcome = FC_CLOUD_NEEDS_PAIRING;
+      tell_to_pair_again (self, r);
       forget_pairing_async (self, token, NULL, on_refresh_forgot, g_steal_pointer (&r));
       return;
     }
@@ -925,11 +1041,9 @@ static void
 start_refresh (FcCloudClient *self,
                GCancellable  *cancellable)
 {
-  g_autofree char *token = bytes_to_string (self->refresh_token);
-  g_autoptr(GBytes) body = secret_json_body ("refresh_token", token, NULL);
+  g_autoptr(GBytes) body = refresh_token_body (self->refresh_token);
   g_autoptr(SoupMessage) msg = new_message (self, "POST", "/auth/refresh", body);
 
-  OPENSSL_cleanse (token, strlen (token));
   exchange_async (self, msg, cancellable, on_refreshed, g_bytes_ref (self->refresh_token));
 }
 
@@ -941,10 +1055,10 @@ on_refresh_token_looked_up (GObject      *source,
   g_autoptr(GObject) owner = user_data;
   FcCloudClient *self = FC_CLOUD_CLIENT (owner);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) token = fc_secret_store_lookup_finish (FC_SECRET_STORE (source), result, &error);
+  g_autoptr(GBytes) token = device_token_lookup_finish (source, result, &error);
   g_autoptr(FcCloudResponse) r = NULL;
 
-  if (token != NULL && g_bytes_get_size (token) > 0)
+  if (token != NULL)
     {
       GTask *first = self->token_waiters->len ? g_ptr_array_index (self->token_waiters, 0) : NULL;
 
@@ -957,7 +1071,7 @@ on_refresh_token_looked_up (GObject      *source,
       finish_token_waiters (self, NULL, error);
       return;
     }
-  if (token != NULL || g_error_matches (error, FC_ERROR, FC_ERROR_NOT_FOUND))
+  if (error == NULL)
     {
       g_autofree char *message = g_strdup_printf ("This PC is not paired with the cloud at %s: pair it "
                                                   "with fitclipctl login or fitclipctl pair CODE",
@@ -985,12 +1099,10 @@ fc_cloud_client_ensure_access_async (FcCloudClient       *self,
 
   g_return_if_fail (FC_IS_CLOUD_CLIENT (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, fc_cloud_client_ensure_access_async);
+  task = new_task (self, fc_cloud_client_ensure_access_async, cancellable, callback, user_data);
   if (!force && access_token_fresh (self))
     {
-      g_task_return_pointer (task, response_new (FC_CLOUD_SUCCESS, 200, "Access token ready"),
-                             (GDestroyNotify) fc_cloud_response_free);
+      return_response (task, response_new (FC_CLOUD_SUCCESS, 200, "Access token ready"));
       g_object_unref (task);
       return;
     }
@@ -1012,8 +1124,7 @@ fc_cloud_client_ensure_access_finish (FcCloudClient  *self,
                                       GAsyncResult   *result,
                                       GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return response_finish (self, result, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1050,7 +1161,7 @@ on_send_forgot (GObject      *source,
   FcCloudResponse *r = g_object_steal_data (G_OBJECT (task), "response");
 
   g_task_propagate_boolean (G_TASK (result), NULL);
-  g_task_return_pointer (task, r, (GDestroyNotify) fc_cloud_response_free);
+  return_response (task, r);
 }
 
 static void
@@ -1061,14 +1172,10 @@ on_send_answer (GObject      *source,
   g_autoptr(GTask) task = user_data;
   FcCloudClient *self = FC_CLOUD_CLIENT (source);
   Send *s = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(FcCloudResponse) r = exchange_finish (self, result, &error);
+  g_autoptr(FcCloudResponse) r = task_answer (task, result, NULL);
 
   if (r == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return;
   if (r->outcome == FC_CLOUD_UNAUTHORIZED)
     {
       self->unauthorized_count++;
@@ -1091,15 +1198,13 @@ on_send_answer (GObject      *source,
     }
   else if (r->outcome == FC_CLOUD_NEEDS_PAIRING)
     {
-      g_autofree char *why = r->message;
-
-      r->message = pair_again_message (self, why);
+      tell_to_pair_again (self, r);
       g_object_set_data_full (G_OBJECT (task), "response", g_steal_pointer (&r),
                               (GDestroyNotify) fc_cloud_response_free);
       forget_pairing_async (self, s->token, NULL, on_send_forgot, g_steal_pointer (&task));
       return;
     }
-  g_task_return_pointer (task, g_steal_pointer (&r), (GDestroyNotify) fc_cloud_response_free);
+  return_response (task, g_steal_pointer (&r));
 }
 
 static void
@@ -1110,33 +1215,19 @@ on_send_token (GObject      *source,
   g_autoptr(GTask) task = user_data;
   FcCloudClient *self = FC_CLOUD_CLIENT (source);
   Send *s = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(FcCloudResponse) r = fc_cloud_client_ensure_access_finish (self, result, &error);
-  g_autoptr(SoupMessage) msg = NULL;
-  SoupMessageHeaders *headers;
+  g_autoptr(FcCloudResponse) r = task_answer (task, result, NULL);
 
   if (r == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return;
   if (r->outcome != FC_CLOUD_SUCCESS)
     {
-      g_task_return_pointer (task, g_steal_pointer (&r), (GDestroyNotify) fc_cloud_response_free);
+      return_response (task, g_steal_pointer (&r));
       return;
     }
   g_clear_pointer (&s->token, g_bytes_unref);
   s->token = self->refresh_token ? g_bytes_ref (self->refresh_token) : NULL;
-  msg = new_message (self, s->method, s->path, s->body);
-  headers = soup_message_get_request_headers (msg);
-  fc_cloud_client_authorize (self, msg);
-  if (s->idempotency_key != NULL)
-    soup_message_headers_replace (headers, "Idempotency-Key", s->idempotency_key);
-  {
-    GTask *next = g_steal_pointer (&task);
-
-    exchange_async (self, msg, g_task_get_cancellable (next), on_send_answer, next);
-  }
+  call_async (g_steal_pointer (&task), s->method, s->path, s->body, self->access_token,
+              s->idempotency_key, on_send_answer);
 }
 
 static void
@@ -1164,8 +1255,7 @@ fc_cloud_client_send_async (FcCloudClient       *self,
   g_return_if_fail (method != NULL);
   g_return_if_fail (path != NULL && path[0] == '/');
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, fc_cloud_client_send_async);
+  task = new_task (self, fc_cloud_client_send_async, cancellable, callback, user_data);
   s = g_new0 (Send, 1);
   s->method = g_strdup (method);
   s->path = g_strdup (path);
@@ -1180,8 +1270,7 @@ fc_cloud_client_send_finish (FcCloudClient  *self,
                              GAsyncResult   *result,
                              GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return response_finish (self, result, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1210,21 +1299,13 @@ pairing_free (Pairing *p)
 }
 
 static void
-return_response_error (GTask                 *task,
-                       const FcCloudResponse *r,
-                       const char            *what)
-{
-  g_task_return_error (task, fc_cloud_response_to_error (r, what));
-}
-
-static void
 on_user_logged_out (GObject      *source,
                     GAsyncResult *result,
                     gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   FcCloudClient *self = FC_CLOUD_CLIENT (source);
-  g_autoptr(FcCloudResponse) r = exchange_finish (self, result, NULL);
+  g_autoptr(FcCloudResponse) r = response_finish (self, result, NULL);
 
   /* The owner's token would expire anyway; no reason to fail a pairing
    * that worked. */
@@ -1254,15 +1335,11 @@ on_device_token_stored (GObject      *source,
   if (p->user_refresh != NULL)
     {
       g_autoptr(GBytes) body = secret_json_body ("refresh_token", p->user_refresh, NULL);
-      g_autoptr(SoupMessage) msg = new_message (self, "POST", "/auth/logout", body);
 
       wipe_string (&p->user_access);
       wipe_string (&p->user_refresh);
-      {
-        GTask *next = g_steal_pointer (&task);
-
-        exchange_async (self, msg, g_task_get_cancellable (next), on_user_logged_out, next);
-      }
+      call_async (g_steal_pointer (&task), "POST", "/auth/logout", body, NULL, NULL,
+                  on_user_logged_out);
       return;
     }
   g_task_return_boolean (task, TRUE);
@@ -1309,16 +1386,11 @@ on_device_registered (GObject      *source,
                       gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  FcCloudClient *self = FC_CLOUD_CLIENT (source);
   Pairing *p = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(FcCloudResponse) r = exchange_finish (self, result, &error);
+  g_autoptr(FcCloudResponse) r = task_answer (task, result, NULL);
 
   if (r == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return;
   if (r->outcome == FC_CLOUD_RETRY && p->device_attempts < MAX_DEVICE_ATTEMPTS)
     {
       /* Same Idempotency-Key: a registration whose answer was lost
@@ -1332,7 +1404,7 @@ on_device_registered (GObject      *source,
     }
   if (r->outcome != FC_CLOUD_SUCCESS)
     {
-      return_response_error (task, r, "Registering this PC with the cloud");
+      g_task_return_error (task, fc_cloud_response_to_error (r, "Registering this PC with the cloud"));
       return;
     }
   take_device_pairing (task, r);
@@ -1344,15 +1416,10 @@ register_device (GTask *task)
   FcCloudClient *self = g_task_get_source_object (task);
   Pairing *p = g_task_get_task_data (task);
   g_autoptr(GBytes) body = secret_json_body ("name", self->device_name, "platform", platform_name (), NULL);
-  g_autoptr(SoupMessage) msg = new_message (self, "POST", "/api/v1/devices", body);
-  g_autofree char *auth = g_strconcat ("Bearer ", p->user_access, NULL);
-  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
 
   p->device_attempts++;
-  soup_message_headers_replace (headers, "Authorization", auth);
-  soup_message_headers_replace (headers, "Idempotency-Key", p->device_key);
-  OPENSSL_cleanse (auth, strlen (auth));
-  exchange_async (self, msg, g_task_get_cancellable (task), on_device_registered, task);
+  call_async (task, "POST", "/api/v1/devices", body, p->user_access, p->device_key,
+              on_device_registered);
 }
 
 static void
@@ -1361,22 +1428,12 @@ on_logged_in (GObject      *source,
               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  FcCloudClient *self = FC_CLOUD_CLIENT (source);
   Pairing *p = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(FcCloudResponse) r = exchange_finish (self, result, &error);
+  g_autoptr(FcCloudResponse) r = task_answer (task, result, "Signing in");
   g_autoptr(JsonNode) root = NULL;
 
   if (r == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (r->outcome != FC_CLOUD_SUCCESS)
-    {
-      return_response_error (task, r, "Signing in");
-      return;
-    }
+    return;
   root = parse_json (r->body);
   p->user_access = json_string_at (root, NULL, "access_token");
   p->user_refresh = json_string_at (root, NULL, "refresh_token");
@@ -1389,6 +1446,23 @@ on_logged_in (GObject      *source,
   register_device (g_steal_pointer (&task));
 }
 
+/* login() and pair() alike: the first request, whose answer @on_answer
+ * takes. */
+static void
+start_pairing (FcCloudClient       *self,
+               const char          *path,
+               GBytes              *body,
+               GAsyncReadyCallback  on_answer,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  GTask *task = new_task (self, fc_cloud_client_pair_async, cancellable, callback, user_data);
+
+  g_task_set_task_data (task, g_new0 (Pairing, 1), (GDestroyNotify) pairing_free);
+  call_async (task, "POST", path, body, NULL, NULL, on_answer);
+}
+
 void
 fc_cloud_client_login_async (FcCloudClient       *self,
                              const char          *email,
@@ -1397,20 +1471,14 @@ fc_cloud_client_login_async (FcCloudClient       *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  GTask *task;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(SoupMessage) msg = NULL;
 
   g_return_if_fail (FC_IS_CLOUD_CLIENT (self));
   g_return_if_fail (email != NULL);
   g_return_if_fail (password != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, fc_cloud_client_pair_async);
-  g_task_set_task_data (task, g_new0 (Pairing, 1), (GDestroyNotify) pairing_free);
   body = secret_json_body ("email", email, "password", password, NULL);
-  msg = new_message (self, "POST", "/auth/login", body);
-  exchange_async (self, msg, cancellable, on_logged_in, task);
+  start_pairing (self, "/auth/login", body, on_logged_in, cancellable, callback, user_data);
 }
 
 static void
@@ -1419,21 +1487,10 @@ on_code_redeemed (GObject      *source,
                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  FcCloudClient *self = FC_CLOUD_CLIENT (source);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(FcCloudResponse) r = exchange_finish (self, result, &error);
+  g_autoptr(FcCloudResponse) r = task_answer (task, result, "Pairing with the code");
 
-  if (r == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (r->outcome != FC_CLOUD_SUCCESS)
-    {
-      return_response_error (task, r, "Pairing with the code");
-      return;
-    }
-  take_device_pairing (task, r);
+  if (r != NULL)
+    take_device_pairing (task, r);
 }
 
 void
@@ -1443,19 +1500,13 @@ fc_cloud_client_pair_async (FcCloudClient       *self,
                             GAsyncReadyCallback  callback,
                             gpointer             user_data)
 {
-  GTask *task;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(SoupMessage) msg = NULL;
 
   g_return_if_fail (FC_IS_CLOUD_CLIENT (self));
   g_return_if_fail (code != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, fc_cloud_client_pair_async);
-  g_task_set_task_data (task, g_new0 (Pairing, 1), (GDestroyNotify) pairing_free);
   body = secret_json_body ("code", code, "name", self->device_name, "platform", platform_name (), NULL);
-  msg = new_message (self, "POST", "/auth/pair", body);
-  exchange_async (self, msg, cancellable, on_code_redeemed, task);
+  start_pairing (self, "/auth/pair", body, on_code_redeemed, cancellable, callback, user_data);
 }
 
 gboolean
@@ -1506,26 +1557,11 @@ on_logout_answer (GObject      *source,
                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  FcCloudClient *self = FC_CLOUD_CLIENT (source);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(FcCloudResponse) r = exchange_finish (self, result, &error);
+  g_autoptr(FcCloudResponse) r = task_answer (task, result,
+                                              "Unpairing this PC (the pairing is kept; try again)");
 
-  if (r == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (r->outcome != FC_CLOUD_SUCCESS)
-    {
-      return_response_error (task, r, "Unpairing this PC (the pairing is kept; try again)");
-      return;
-    }
-  {
-    GTask *next = g_steal_pointer (&task);
-
-    fc_secret_store_clear_async (self->secrets, FC_SECRET_DEVICE_REFRESH_TOKEN, self->base_url,
-                                 g_task_get_cancellable (next), on_logout_cleared, next);
-  }
+  if (r != NULL)
+    device_token_async (g_steal_pointer (&task), fc_secret_store_clear_async, on_logout_cleared);
 }
 
 static void
@@ -1537,9 +1573,7 @@ on_logout_looked_up (GObject      *source,
   FcCloudClient *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) token = fc_secret_store_lookup_finish (FC_SECRET_STORE (source), result, &error);
-  g_autofree char *text = NULL;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(SoupMessage) msg = NULL;
 
   if (token == NULL)
     {
@@ -1553,15 +1587,8 @@ on_logout_looked_up (GObject      *source,
       return;
     }
   set_refresh_token (self, token);
-  text = bytes_to_string (token);
-  body = secret_json_body ("refresh_token", text, NULL);
-  OPENSSL_cleanse (text, strlen (text));
-  msg = new_message (self, "POST", "/auth/logout", body);
-  {
-    GTask *next = g_steal_pointer (&task);
-
-    exchange_async (self, msg, g_task_get_cancellable (next), on_logout_answer, next);
-  }
+  body = refresh_token_body (token);
+  call_async (g_steal_pointer (&task), "POST", "/auth/logout", body, NULL, NULL, on_logout_answer);
 }
 
 void
@@ -1574,10 +1601,8 @@ fc_cloud_client_logout_async (FcCloudClient       *self,
 
   g_return_if_fail (FC_IS_CLOUD_CLIENT (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, fc_cloud_client_logout_async);
-  fc_secret_store_lookup_async (self->secrets, FC_SECRET_DEVICE_REFRESH_TOKEN, self->base_url,
-                                cancellable, on_logout_looked_up, task);
+  task = new_task (self, fc_cloud_client_logout_async, cancellable, callback, user_data);
+  device_token_async (task, fc_secret_store_lookup_async, on_logout_looked_up);
 }
 
 gboolean
@@ -1585,8 +1610,7 @@ fc_cloud_client_logout_finish (FcCloudClient  *self,
                                GAsyncResult   *result,
                                GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return boolean_finish (self, result, error);
 }
 
 static void
@@ -1597,20 +1621,15 @@ on_pairing_looked_up (GObject      *source,
   g_autoptr(GTask) task = user_data;
   FcCloudClient *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) token = fc_secret_store_lookup_finish (FC_SECRET_STORE (source), result, &error);
+  g_autoptr(GBytes) token = device_token_lookup_finish (source, result, &error);
 
-  if (token != NULL && g_bytes_get_size (token) > 0)
+  if (error != NULL)
     {
-      set_refresh_token (self, token);
-      g_task_return_boolean (task, TRUE);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
     }
-  else if (token != NULL || g_error_matches (error, FC_ERROR, FC_ERROR_NOT_FOUND))
-    {
-      set_refresh_token (self, NULL);
-      g_task_return_boolean (task, FALSE);
-    }
-  else
-    g_task_return_error (task, g_steal_pointer (&error));
+  set_refresh_token (self, token);
+  g_task_return_boolean (task, token != NULL);
 }
 
 void
@@ -1623,10 +1642,8 @@ fc_cloud_client_load_pairing_async (FcCloudClient       *self,
 
   g_return_if_fail (FC_IS_CLOUD_CLIENT (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, fc_cloud_client_load_pairing_async);
-  fc_secret_store_lookup_async (self->secrets, FC_SECRET_DEVICE_REFRESH_TOKEN, self->base_url,
-                                cancellable, on_pairing_looked_up, task);
+  task = new_task (self, fc_cloud_client_load_pairing_async, cancellable, callback, user_data);
+  device_token_async (task, fc_secret_store_lookup_async, on_pairing_looked_up);
 }
 
 gboolean
@@ -1634,6 +1651,5 @@ fc_cloud_client_load_pairing_finish (FcCloudClient  *self,
                                      GAsyncResult   *result,
                                      GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return boolean_finish (self, result, error);
 }
