@@ -10,31 +10,23 @@
 #include "fc-error.h"
 #include "fc-json-writer.h"
 #include "fc-listen-address.h"
-#include "fc-peer-connection.h"
+#include "fc-peer-listener.h"
 
 #define KIND "garmin-e6"
 
 struct _FcE6Server {
   GObject              parent_instance;
 
-  FcHub               *hub;
-  GSocketService      *service;
-  char                *listen_id;     /* monitor id of the listener */
-  guint16              port;
-  FcPeerGate          *gate;          /* allowlist, connection counts */
-  FcOpenConnectLimits  limits;
+  FcPeerListener      *listener;      /* address, gate, limits, connected apps */
   guint                ping_interval_ms;
-  GList               *apps;          /* of App* */
 };
 
 G_DEFINE_FINAL_TYPE (FcE6Server, fc_e6_server, G_TYPE_OBJECT)
 
 /* One connected app: the connection does the plumbing, this is what E6
- * adds to it. Owned by the server's list until the connection closes. */
+ * adds to it. Owned by the listener until the connection closes. */
 typedef struct {
-  FcE6Server       *server;
-  FcPeerConnection *conn;
-  char             *monitor_id;  /* "garmin-e6 192.0.2.7" */
+  FcPeer            peer;        /* monitor id "garmin-e6 192.0.2.7" */
   /* Shot assembly: the app sends ball and club data in separate messages,
    * then SendShot. Ball data stays until replaced (a repeated SendShot
    * resends the same shot, which the store recognises); club data belongs
@@ -51,21 +43,20 @@ typedef struct {
 } App;
 
 static void
-app_free (App *app)
+app_clear (FcPeer *peer)
 {
+  App *app = (App *) peer;
+
   if (app->ping_source)
     {
       g_source_destroy (app->ping_source);
       g_clear_pointer (&app->ping_source, g_source_unref);
     }
-  g_clear_object (&app->conn);
   g_clear_pointer (&app->ball, fc_shot_free);
   g_clear_pointer (&app->ball_raw, g_bytes_unref);
   g_clear_pointer (&app->club_data, fc_shot_free);
   g_clear_pointer (&app->club_raw, g_bytes_unref);
   g_free (app->club);
-  g_free (app->monitor_id);
-  g_free (app);
 }
 
 /* ---- reply texts (keys in the order the Garmin Golf app's peers use) ---- */
@@ -272,8 +263,7 @@ static void
 send_shot (App         *app,
            FcPeerReply *reply)
 {
-  FcE6Server *self = app->server;
-  FcPeerConnection *conn = app->conn;
+  FcPeerConnection *conn = app->peer.conn;
   FcShot *shot;
   PendingShot *pending;
   GByteArray *raw;
@@ -311,7 +301,7 @@ send_shot (App         *app,
   pending->ack = reply;
   for (guint i = 0; i < G_N_ELEMENTS (pending->sequence); i++)
     pending->sequence[i] = fc_peer_connection_reserve (conn);
-  fc_hub_submit_async (self->hub, app->monitor_id, shot, NULL, on_shot_committed, pending);
+  fc_hub_submit_async (app->peer.hub, app->peer.monitor_id, shot, NULL, on_shot_committed, pending);
 }
 
 /* ---- messages -------------------------------------------------------------- */
@@ -322,7 +312,7 @@ on_message (FcPeerConnection *conn,
             gpointer          user_data)
 {
   App *app = user_data;
-  FcE6Server *self = app->server;
+  FcHub *hub = app->peer.hub;
   const char *peer = fc_peer_connection_get_peer (conn);
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) error = NULL;
@@ -353,7 +343,7 @@ on_message (FcPeerConnection *conn,
       return;
     }
 
-  fc_hub_monitor_message (self->hub, app->monitor_id, NULL, strcmp (type, "Pong") == 0);
+  fc_hub_monitor_message (hub, app->peer.monitor_id, NULL, strcmp (type, "Pong") == 0);
 
   if (strcmp (type, "Handshake") == 0)
     fc_peer_connection_send (conn, reply_handshake ());
@@ -361,7 +351,7 @@ on_message (FcPeerConnection *conn,
     {
       fc_peer_connection_send (conn, g_strdup ("{\"Success\":\"true\",\"Type\":\"Authentication\"}"));
       /* The app arms the monitor once authenticated. */
-      fc_hub_monitor_update (self->hub, app->monitor_id, NULL, NULL, FC_MONITOR_READY);
+      fc_hub_monitor_update (hub, app->peer.monitor_id, NULL, NULL, FC_MONITOR_READY);
     }
   else if (strcmp (type, "Pong") == 0)
     {
@@ -443,32 +433,6 @@ on_oversize (FcPeerConnection *conn,
   return reply_ack ("Unknown", why);
 }
 
-/* The monitor is flagged as disconnected when it was the peer's last
- * connection. */
-static void
-on_closed (FcPeerConnection *conn,
-           guint             remaining,
-           gpointer          user_data)
-{
-  App *app = user_data;
-  FcE6Server *self = app->server;
-
-  if (remaining == 0)
-    fc_hub_monitor_update (self->hub, app->monitor_id, KIND, fc_peer_connection_get_peer (conn),
-                           FC_MONITOR_DISCONNECTED);
-  self->apps = g_list_remove (self->apps, app);
-  app_free (app);
-}
-
-static const FcPeerProtocol e6_protocol = {
-  .name = "Garmin E6",
-  .peer_noun = "app",
-  .flood_noun = "the Garmin Golf app",
-  .message = on_message,
-  .oversize_reply = on_oversize,
-  .closed = on_closed,
-};
-
 /* ---- keepalive ------------------------------------------------------------- */
 
 static gboolean
@@ -482,91 +446,77 @@ on_ping (gpointer user_data)
        * lost Bluetooth: "connected" would be a lie. A Pong or any other
        * message makes the hub clear the flag. */
       app->flagged_silent = TRUE;
-      g_message ("%s: no answer to %u pings", fc_peer_connection_get_peer (app->conn),
+      g_message ("%s: no answer to %u pings", fc_peer_connection_get_peer (app->peer.conn),
                  app->pings_unanswered);
-      fc_hub_monitor_update (app->server->hub, app->monitor_id, NULL, NULL, FC_MONITOR_SILENT);
+      fc_hub_monitor_update (app->peer.hub, app->peer.monitor_id, NULL, NULL, FC_MONITOR_SILENT);
     }
   app->pings_unanswered++;
-  fc_peer_connection_send (app->conn, reply_sim_command ("Ping"));
+  fc_peer_connection_send (app->peer.conn, reply_sim_command ("Ping"));
   return G_SOURCE_CONTINUE;
 }
 
 /* ---- accepting ------------------------------------------------------------- */
 
-static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source_object,
-             gpointer           user_data)
+static void
+on_connected (FcPeer   *peer,
+              gpointer  user_data)
 {
   FcE6Server *self = user_data;
-  App *app = g_new0 (App, 1);
-
-  app->server = self;
-  app->conn = fc_peer_connection_accept (connection, self->gate, &self->limits, &e6_protocol, app);
-  if (app->conn == NULL)
-    {
-      g_free (app);
-      return TRUE;
-    }
-  app->monitor_id = g_strdup_printf (KIND " %s", fc_peer_connection_get_peer_ip (app->conn));
-  self->apps = g_list_prepend (self->apps, app);
-
-  fc_hub_monitor_update (self->hub, app->monitor_id, KIND, fc_peer_connection_get_peer (app->conn),
-                         FC_MONITOR_CONNECTED);
-  fc_hub_monitor_message (self->hub, app->monitor_id, NULL, FALSE);
+  App *app = (App *) peer;
 
   /* Destroyed with the app, which the connection's close frees. */
   app->ping_source = g_timeout_source_new (self->ping_interval_ms);
   g_source_set_callback (app->ping_source, on_ping, app, NULL);
   g_source_attach (app->ping_source, g_main_context_get_thread_default ());
-
-  fc_peer_connection_start (app->conn);
-  return TRUE;
 }
+
+/* The app always dials 2483, so there is no alternative port to offer
+ * when it is taken, only the program to close. */
+static void
+explain_bind_error (GError  **error,
+                    guint16   port)
+{
+  if (g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+    {
+      g_autoptr(GError) original = g_steal_pointer (error);
+
+      g_set_error (error, FC_ERROR, FC_ERROR_FAILED,
+                   "Cannot listen for the Garmin Golf app on port %u: another program already "
+                   "uses it (E6 Connect, or another FitClip Agent?). Close it; the app only "
+                   "connects to port %u.", port, FC_E6_DEFAULT_PORT);
+    }
+  else
+    fc_listen_address_explain_error (error, "Garmin E6", port, FC_E6_DEFAULT_PORT);
+}
+
+static const FcPeerReceiver e6_receiver = {
+  .kind = KIND,
+  .listening_for = "the Garmin Golf app (E6 Connect)",
+  .log_domain = G_LOG_DOMAIN,
+  .default_port = FC_E6_DEFAULT_PORT,
+  .protocol = {
+    .name = "Garmin E6",
+    .peer_noun = "app",
+    .flood_noun = "the Garmin Golf app",
+    .message = on_message,
+    .oversize_reply = on_oversize,
+  },
+  .peer_size = sizeof (App),
+  .peer_connected = on_connected,
+  .peer_clear = app_clear,
+  .explain_bind_error = explain_bind_error,
+};
 
 /* ---- object ---------------------------------------------------------------- */
-
-void
-fc_e6_server_stop (FcE6Server *self)
-{
-  g_return_if_fail (FC_IS_E6_SERVER (self));
-
-  if (self->service)
-    {
-      g_socket_service_stop (self->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-      g_clear_object (&self->service);
-    }
-  while (self->apps)
-    fc_peer_connection_close (((App *) self->apps->data)->conn, NULL);
-  if (self->listen_id)
-    {
-      fc_hub_monitor_update (self->hub, self->listen_id, KIND, NULL, FC_MONITOR_STOPPED);
-      g_clear_pointer (&self->listen_id, g_free);
-    }
-}
 
 static void
 fc_e6_server_dispose (GObject *object)
 {
   FcE6Server *self = FC_E6_SERVER (object);
 
-  if (self->hub)
-    fc_e6_server_stop (self);
-  g_clear_object (&self->hub);
+  g_clear_object (&self->listener);
 
   G_OBJECT_CLASS (fc_e6_server_parent_class)->dispose (object);
-}
-
-static void
-fc_e6_server_finalize (GObject *object)
-{
-  FcE6Server *self = FC_E6_SERVER (object);
-
-  fc_peer_gate_free (self->gate);
-
-  G_OBJECT_CLASS (fc_e6_server_parent_class)->finalize (object);
 }
 
 static void
@@ -575,14 +525,11 @@ fc_e6_server_class_init (FcE6ServerClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = fc_e6_server_dispose;
-  object_class->finalize = fc_e6_server_finalize;
 }
 
 static void
 fc_e6_server_init (FcE6Server *self)
 {
-  self->gate = fc_peer_gate_new ();
-  self->limits = FC_PEER_LIMITS_DEFAULT;
   self->ping_interval_ms = FC_E6_DEFAULT_PING_INTERVAL_MS;
 }
 
@@ -594,7 +541,7 @@ fc_e6_server_new (FcHub *hub)
   g_return_val_if_fail (FC_IS_HUB (hub), NULL);
 
   self = g_object_new (FC_TYPE_E6_SERVER, NULL);
-  self->hub = g_object_ref (hub);
+  self->listener = fc_peer_listener_new (hub, &e6_receiver, self);
   return self;
 }
 
@@ -605,7 +552,7 @@ fc_e6_server_set_allowlist (FcE6Server          *self,
 {
   g_return_val_if_fail (FC_IS_E6_SERVER (self), FALSE);
 
-  return fc_peer_gate_set_allowlist (self->gate, masks, error);
+  return fc_peer_listener_set_allowlist (self->listener, masks, error);
 }
 
 void
@@ -613,9 +560,8 @@ fc_e6_server_set_limits (FcE6Server                *self,
                          const FcOpenConnectLimits *limits)
 {
   g_return_if_fail (FC_IS_E6_SERVER (self));
-  g_return_if_fail (limits != NULL);
 
-  self->limits = *limits;
+  fc_peer_listener_set_limits (self->listener, limits);
 }
 
 void
@@ -633,61 +579,29 @@ fc_e6_server_listen (FcE6Server  *self,
                      const char  *address,
                      GError     **error)
 {
-  g_autoptr(GSocketAddress) wanted = NULL;
-  g_autoptr(GSocketAddress) effective = NULL;
-  g_autofree char *ip = NULL;
-  guint16 port;
-
   g_return_val_if_fail (FC_IS_E6_SERVER (self), FALSE);
-  g_return_val_if_fail (self->service == NULL, FALSE);
 
-  wanted = fc_listen_address_parse (address, FC_E6_DEFAULT_PORT, error);
-  if (wanted == NULL)
-    return FALSE;
-  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (wanted));
-
-  self->service = g_socket_service_new ();
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), wanted,
-                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                      NULL, &effective, error))
-    {
-      /* The app always dials 2483, so there is no alternative port to
-       * offer when it is taken, only the program to close. */
-      if (g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-        {
-          g_autoptr(GError) original = g_steal_pointer (error);
-
-          g_set_error (error, FC_ERROR, FC_ERROR_FAILED,
-                       "Cannot listen for the Garmin Golf app on port %u: another program already "
-                       "uses it (E6 Connect, or another FitClip Agent?). Close it; the app only "
-                       "connects to port %u.", port, FC_E6_DEFAULT_PORT);
-        }
-      else
-        fc_listen_address_explain_error (error, "Garmin E6", port, FC_E6_DEFAULT_PORT);
-      g_clear_object (&self->service);
-      return FALSE;
-    }
-  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-  g_signal_connect_object (self->service, "incoming", G_CALLBACK (on_incoming), self, 0);
-  g_socket_service_start (self->service);
-
-  ip = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (effective)));
-  self->listen_id = g_strdup_printf (KIND " listener %s:%u", ip, self->port);
-  fc_hub_monitor_update (self->hub, self->listen_id, KIND, NULL, FC_MONITOR_LISTENING);
-  g_message ("Listening for the Garmin Golf app (E6 Connect) on %s:%u", ip, self->port);
-  return TRUE;
+  return fc_peer_listener_listen (self->listener, address, error);
 }
 
 guint16
 fc_e6_server_get_port (FcE6Server *self)
 {
   g_return_val_if_fail (FC_IS_E6_SERVER (self), 0);
-  return self->port;
+  return fc_peer_listener_get_port (self->listener);
+}
+
+void
+fc_e6_server_stop (FcE6Server *self)
+{
+  g_return_if_fail (FC_IS_E6_SERVER (self));
+
+  fc_peer_listener_stop (self->listener);
 }
 
 guint
 fc_e6_server_get_n_connections (FcE6Server *self)
 {
   g_return_val_if_fail (FC_IS_E6_SERVER (self), 0);
-  return g_list_length (self->apps);
+  return fc_peer_listener_get_n_connections (self->listener);
 }

@@ -4,41 +4,18 @@
 #include "fc-open-connect-server.h"
 
 #include "fc-error.h"
-#include "fc-listen-address.h"
 #include "fc-oc-message.h"
-#include "fc-peer-connection.h"
+#include "fc-peer-listener.h"
 
 struct _FcOpenConnectServer {
   GObject              parent_instance;
 
-  FcHub               *hub;
-  GSocketService      *service;
-  char                *listen_id;     /* monitor id of the listener */
-  guint16              port;
-  FcPeerGate          *gate;          /* allowlist, connection counts */
-  FcOpenConnectLimits  limits;
-  GList               *clients;       /* of Client* */
+  FcPeerListener      *listener;      /* address, gate, limits, connected clients */
   char                *handed;
   char                *club_code;
 };
 
 G_DEFINE_FINAL_TYPE (FcOpenConnectServer, fc_open_connect_server, G_TYPE_OBJECT)
-
-/* One connected client: the connection does the plumbing, this is what
- * Open Connect adds to it. Owned by the server's list until it closes. */
-typedef struct {
-  FcOpenConnectServer *server;
-  FcPeerConnection    *conn;
-  char                *monitor_id;  /* "open-connect 192.0.2.7" */
-} Client;
-
-static void
-client_free (Client *client)
-{
-  g_clear_object (&client->conn);
-  g_free (client->monitor_id);
-  g_free (client);
-}
 
 /* ---- messages -------------------------------------------------------------- */
 
@@ -78,8 +55,7 @@ on_message (FcPeerConnection *conn,
             GBytes           *bytes,
             gpointer          user_data)
 {
-  Client *client = user_data;
-  FcOpenConnectServer *self = client->server;
+  FcPeer *client = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(FcOcMessage) message = NULL;
   gsize len;
@@ -96,12 +72,12 @@ on_message (FcPeerConnection *conn,
       return;
     }
 
-  fc_hub_monitor_message (self->hub, client->monitor_id, message->device_id,
+  fc_hub_monitor_message (client->hub, client->monitor_id, message->device_id,
                           message->kind == FC_OC_MESSAGE_HEARTBEAT);
   if (message->has_ball_detected && message->ball_detected)
-    fc_hub_monitor_update (self->hub, client->monitor_id, NULL, NULL, FC_MONITOR_BALL_DETECTED);
+    fc_hub_monitor_update (client->hub, client->monitor_id, NULL, NULL, FC_MONITOR_BALL_DETECTED);
   else if (message->has_ready)
-    fc_hub_monitor_update (self->hub, client->monitor_id, NULL, NULL,
+    fc_hub_monitor_update (client->hub, client->monitor_id, NULL, NULL,
                            message->ready ? FC_MONITOR_READY : FC_MONITOR_CONNECTED);
 
   switch (message->kind)
@@ -132,7 +108,7 @@ on_message (FcPeerConnection *conn,
           pending->reply = reply;
           pending->with_club = message->kind == FC_OC_MESSAGE_SHOT &&
                                fc_shot_has (shot, FC_FIELD_CLUB_SPEED);
-          fc_hub_submit_async (self->hub, client->monitor_id, shot, NULL, on_shot_committed, pending);
+          fc_hub_submit_async (client->hub, client->monitor_id, shot, NULL, on_shot_committed, pending);
         }
       break;
     case FC_OC_MESSAGE_HEARTBEAT:
@@ -155,95 +131,41 @@ on_oversize (FcPeerConnection *conn,
   return fc_oc_reply (413, why);
 }
 
-/* The monitor is flagged as disconnected when it was the peer's last
- * connection. */
+/* Some connectors arm the monitor only after player information. */
 static void
-on_closed (FcPeerConnection *conn,
-           guint             remaining,
-           gpointer          user_data)
-{
-  Client *client = user_data;
-  FcOpenConnectServer *self = client->server;
-
-  if (remaining == 0)
-    fc_hub_monitor_update (self->hub, client->monitor_id, "open-connect",
-                           fc_peer_connection_get_peer (conn), FC_MONITOR_DISCONNECTED);
-  self->clients = g_list_remove (self->clients, client);
-  client_free (client);
-}
-
-static const FcPeerProtocol open_connect_protocol = {
-  .name = "Open Connect",
-  .peer_noun = "client",
-  .flood_noun = "any launch monitor",
-  .message = on_message,
-  .oversize_reply = on_oversize,
-  .closed = on_closed,
-};
-
-/* ---- accepting ------------------------------------------------------------- */
-
-static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source_object,
-             gpointer           user_data)
+on_connected (FcPeer   *client,
+              gpointer  user_data)
 {
   FcOpenConnectServer *self = user_data;
-  Client *client = g_new0 (Client, 1);
-  const char *peer;
 
-  client->server = self;
-  client->conn = fc_peer_connection_accept (connection, self->gate, &self->limits,
-                                            &open_connect_protocol, client);
-  if (client->conn == NULL)
-    {
-      g_free (client);
-      return TRUE;
-    }
-  client->monitor_id = g_strdup_printf ("open-connect %s", fc_peer_connection_get_peer_ip (client->conn));
-  self->clients = g_list_prepend (self->clients, client);
-
-  peer = fc_peer_connection_get_peer (client->conn);
-  fc_hub_monitor_update (self->hub, client->monitor_id, "open-connect", peer, FC_MONITOR_CONNECTED);
-  fc_hub_monitor_message (self->hub, client->monitor_id, NULL, FALSE);
-
-  /* Some connectors arm the monitor only after player information. */
   fc_peer_connection_send (client->conn, fc_oc_reply_player (self->handed, self->club_code));
-  fc_peer_connection_start (client->conn);
-  return TRUE;
 }
+
+static const FcPeerReceiver open_connect_receiver = {
+  .kind = "open-connect",
+  .listening_for = "Open Connect",
+  .log_domain = G_LOG_DOMAIN,
+  .default_port = FC_OPEN_CONNECT_DEFAULT_PORT,
+  .alt_port = FC_OPEN_CONNECT_ALT_PORT,
+  .protocol = {
+    .name = "Open Connect",
+    .peer_noun = "client",
+    .flood_noun = "any launch monitor",
+    .message = on_message,
+    .oversize_reply = on_oversize,
+  },
+  .peer_size = sizeof (FcPeer),
+  .peer_connected = on_connected,
+};
 
 /* ---- object ---------------------------------------------------------------- */
-
-void
-fc_open_connect_server_stop (FcOpenConnectServer *self)
-{
-  g_return_if_fail (FC_IS_OPEN_CONNECT_SERVER (self));
-
-  if (self->service)
-    {
-      g_socket_service_stop (self->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-      g_clear_object (&self->service);
-    }
-  while (self->clients)
-    fc_peer_connection_close (((Client *) self->clients->data)->conn, NULL);
-  if (self->listen_id)
-    {
-      fc_hub_monitor_update (self->hub, self->listen_id, "open-connect", NULL, FC_MONITOR_STOPPED);
-      g_clear_pointer (&self->listen_id, g_free);
-    }
-}
 
 static void
 fc_open_connect_server_dispose (GObject *object)
 {
   FcOpenConnectServer *self = FC_OPEN_CONNECT_SERVER (object);
 
-  if (self->hub)
-    fc_open_connect_server_stop (self);
-  g_clear_object (&self->hub);
+  g_clear_object (&self->listener);
 
   G_OBJECT_CLASS (fc_open_connect_server_parent_class)->dispose (object);
 }
@@ -253,7 +175,6 @@ fc_open_connect_server_finalize (GObject *object)
 {
   FcOpenConnectServer *self = FC_OPEN_CONNECT_SERVER (object);
 
-  fc_peer_gate_free (self->gate);
   g_free (self->handed);
   g_free (self->club_code);
 
@@ -272,8 +193,6 @@ fc_open_connect_server_class_init (FcOpenConnectServerClass *klass)
 static void
 fc_open_connect_server_init (FcOpenConnectServer *self)
 {
-  self->gate = fc_peer_gate_new ();
-  self->limits = FC_PEER_LIMITS_DEFAULT;
   self->handed = g_strdup ("RH");
   self->club_code = g_strdup ("DR");
 }
@@ -286,7 +205,7 @@ fc_open_connect_server_new (FcHub *hub)
   g_return_val_if_fail (FC_IS_HUB (hub), NULL);
 
   self = g_object_new (FC_TYPE_OPEN_CONNECT_SERVER, NULL);
-  self->hub = g_object_ref (hub);
+  self->listener = fc_peer_listener_new (hub, &open_connect_receiver, self);
   return self;
 }
 
@@ -297,7 +216,7 @@ fc_open_connect_server_set_allowlist (FcOpenConnectServer  *self,
 {
   g_return_val_if_fail (FC_IS_OPEN_CONNECT_SERVER (self), FALSE);
 
-  return fc_peer_gate_set_allowlist (self->gate, masks, error);
+  return fc_peer_listener_set_allowlist (self->listener, masks, error);
 }
 
 void
@@ -305,9 +224,8 @@ fc_open_connect_server_set_limits (FcOpenConnectServer       *self,
                                    const FcOpenConnectLimits *limits)
 {
   g_return_if_fail (FC_IS_OPEN_CONNECT_SERVER (self));
-  g_return_if_fail (limits != NULL);
 
-  self->limits = *limits;
+  fc_peer_listener_set_limits (self->listener, limits);
 }
 
 gboolean
@@ -315,51 +233,31 @@ fc_open_connect_server_listen (FcOpenConnectServer  *self,
                                const char           *address,
                                GError              **error)
 {
-  g_autoptr(GSocketAddress) wanted = NULL;
-  g_autoptr(GSocketAddress) effective = NULL;
-  g_autofree char *ip = NULL;
-  guint16 port;
-
   g_return_val_if_fail (FC_IS_OPEN_CONNECT_SERVER (self), FALSE);
-  g_return_val_if_fail (self->service == NULL, FALSE);
 
-  wanted = fc_listen_address_parse (address, FC_OPEN_CONNECT_DEFAULT_PORT, error);
-  if (wanted == NULL)
-    return FALSE;
-  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (wanted));
-
-  self->service = g_socket_service_new ();
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), wanted,
-                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                      NULL, &effective, error))
-    {
-      fc_listen_address_explain_error (error, "Open Connect", port, FC_OPEN_CONNECT_ALT_PORT);
-      g_clear_object (&self->service);
-      return FALSE;
-    }
-  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-  g_signal_connect_object (self->service, "incoming", G_CALLBACK (on_incoming), self, 0);
-  g_socket_service_start (self->service);
-
-  ip = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (effective)));
-  self->listen_id = g_strdup_printf ("open-connect listener %s:%u", ip, self->port);
-  fc_hub_monitor_update (self->hub, self->listen_id, "open-connect", NULL, FC_MONITOR_LISTENING);
-  g_message ("Listening for Open Connect on %s:%u", ip, self->port);
-  return TRUE;
+  return fc_peer_listener_listen (self->listener, address, error);
 }
 
 guint16
 fc_open_connect_server_get_port (FcOpenConnectServer *self)
 {
   g_return_val_if_fail (FC_IS_OPEN_CONNECT_SERVER (self), 0);
-  return self->port;
+  return fc_peer_listener_get_port (self->listener);
+}
+
+void
+fc_open_connect_server_stop (FcOpenConnectServer *self)
+{
+  g_return_if_fail (FC_IS_OPEN_CONNECT_SERVER (self));
+
+  fc_peer_listener_stop (self->listener);
 }
 
 guint
 fc_open_connect_server_get_n_connections (FcOpenConnectServer *self)
 {
   g_return_val_if_fail (FC_IS_OPEN_CONNECT_SERVER (self), 0);
-  return g_list_length (self->clients);
+  return fc_peer_listener_get_n_connections (self->listener);
 }
 
 gboolean
@@ -389,7 +287,7 @@ fc_open_connect_server_set_player (FcOpenConnectServer  *self,
   self->handed = g_strdup (handed);
   g_free (self->club_code);
   self->club_code = g_strdup (club_code);
-  for (GList *l = self->clients; l; l = l->next)
-    fc_peer_connection_send (((Client *) l->data)->conn, fc_oc_reply_player (handed, club_code));
+  for (GList *l = fc_peer_listener_get_peers (self->listener); l; l = l->next)
+    fc_peer_connection_send (((FcPeer *) l->data)->conn, fc_oc_reply_player (handed, club_code));
   return TRUE;
 }

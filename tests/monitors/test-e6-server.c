@@ -11,8 +11,8 @@
 #include "fc-e6-server.h"
 #include "fc-error.h"
 #include "fc-hub.h"
-#include "fc-oc-framer.h"
 #include "lmsim-run.h"
+#include "receiver-test.h"
 
 #define MONITOR_ID "garmin-e6 127.0.0.1"
 
@@ -24,186 +24,53 @@
 #define BALL_FMT "{\"BallData\":{\"BallSpeed\":%s,\"LaunchAngle\":14.5,\"LaunchDirection\":-1.5," \
   "\"SpinAxis\":%s,\"TotalSpin\":6200},\"Type\":\"SetBallData\"}"
 
-typedef struct {
-  char       *dir;
-  char       *db;
-  FcHub      *hub;
-  FcE6Server *server;
-  guint16     port;
-} Fixture;
-
-/* ---- a peer in its own thread (blocking sockets, bounded by timeouts) -- */
+#define PING "{\"SubType\":\"Ping\",\"Type\":\"SimCommand\"}"
+#define PONG "{\"Type\":\"Pong\"}"
 
 typedef struct {
+  ReceiverHub  rh;
+  FcE6Server  *server;
   guint16      port;
-  GPtrArray   *chunks;        /* of GBytes*: written one write each */
-  guint        expect;        /* replies (pings aside) to wait for */
-  guint        linger_ms;     /* then keep reading this long */
-  gboolean     answer_pings;
-  gboolean     final_pong;    /* after lingering, answer once more */
-  GPtrArray   *replies;       /* of char*, pings left out */
-  guint        pings;
-  gboolean     closed_by_server;
-  gboolean     done;
-  /* main thread: what the hub showed while the peer ran */
+  /* what the hub showed while the last peer ran */
   gboolean     saw_silent;
   gboolean     recovered;     /* not silent any more after being silent */
-} Peer;
+} Fixture;
 
-static gboolean
-peer_write (GOutputStream *out, const char *text)
-{
-  return g_output_stream_write_all (out, text, strlen (text), NULL, NULL, NULL);
-}
-
-static gpointer
-peer_main (gpointer data)
-{
-  Peer *peer = data;
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) conn = NULL;
-  g_autoptr(FcOcFramer) framer = fc_oc_framer_new (FC_OC_DEFAULT_MAX_MESSAGE);
-  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  g_autoptr(GError) error = NULL;
-  GOutputStream *out;
-  GSocket *socket;
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  gint64 linger_end = 0;
-  guint8 buf[4096];
-
-  g_socket_client_set_timeout (client, 10);
-  /* Loopback: no proxy lookup (it would need GSettings schemas). */
-  g_socket_client_set_enable_proxy (client, FALSE);
-  conn = g_socket_client_connect_to_host (client, "127.0.0.1", peer->port, NULL, &error);
-  g_assert_no_error (error);
-  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
-  socket = g_socket_connection_get_socket (conn);
-  for (guint i = 0; i < peer->chunks->len; i++)
-    {
-      GBytes *chunk = g_ptr_array_index (peer->chunks, i);
-      if (!g_output_stream_write_all (out, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk),
-                                      NULL, NULL, NULL))
-        {
-          peer->closed_by_server = TRUE;
-          goto done;
-        }
-    }
-  for (;;)
-    {
-      gint64 now = g_get_monotonic_time ();
-      gssize n;
-
-      if (now >= deadline)
-        break;
-      if (peer->replies->len >= peer->expect)
-        {
-          if (linger_end == 0)
-            linger_end = now + peer->linger_ms * 1000;
-          if (now >= linger_end)
-            break;
-        }
-      if (!g_socket_condition_timed_wait (socket, G_IO_IN, 20 * 1000, NULL, NULL))
-        continue;
-      n = g_socket_receive (socket, (char *) buf, sizeof buf, NULL, NULL);
-      if (n <= 0)
-        {
-          peer->closed_by_server = TRUE;
-          break;
-        }
-      fc_oc_framer_push (framer, buf, n, frames);
-      for (guint i = 0; i < frames->len; i++)
-        {
-          g_autofree char *text = g_strndup (g_bytes_get_data (frames->pdata[i], NULL),
-                                             g_bytes_get_size (frames->pdata[i]));
-
-          if (strcmp (text, "{\"SubType\":\"Ping\",\"Type\":\"SimCommand\"}") == 0)
-            {
-              peer->pings++;
-              if (peer->answer_pings)
-                peer_write (out, "{\"Type\":\"Pong\"}");
-            }
-          else
-            g_ptr_array_add (peer->replies, g_steal_pointer (&text));
-        }
-      g_ptr_array_set_size (frames, 0);
-    }
-  if (peer->final_pong && !peer->closed_by_server)
-    {
-      peer_write (out, "{\"Type\":\"Pong\"}");
-      g_usleep (200 * 1000);
-    }
-done:
-  g_atomic_int_set (&peer->done, TRUE);
-  g_main_context_wakeup (NULL);
-  return NULL;
-}
-
-static Peer *
+/* A peer that plays the Garmin Golf app: pings are counted, not kept. */
+static ReceiverPeer *
 peer_new (guint16 port, guint expect)
 {
-  Peer *peer = g_new0 (Peer, 1);
+  ReceiverPeer *peer = receiver_peer_new (port, expect);
 
-  peer->port = port;
-  peer->expect = expect;
-  peer->chunks = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  peer->replies = g_ptr_array_new_with_free_func (g_free);
+  peer->ping = PING;
+  peer->pong = PONG;
   return peer;
 }
 
 static void
-peer_free (Peer *peer)
+watch_monitor (gpointer data)
 {
-  g_ptr_array_unref (peer->chunks);
-  g_ptr_array_unref (peer->replies);
-  g_free (peer);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Peer, peer_free)
-
-static void
-peer_send (Peer *peer, const char *text)
-{
-  g_ptr_array_add (peer->chunks, g_bytes_new (text, strlen (text)));
-}
-
-static void
-watch_monitor (Fixture *fx, Peer *peer)
-{
-  g_autoptr(FcMonitorInfo) info = fc_hub_get_monitor (fx->hub, MONITOR_ID);
+  Fixture *fx = data;
+  g_autoptr(FcMonitorInfo) info = fc_hub_get_monitor (fx->rh.hub, MONITOR_ID);
 
   if (info == NULL)
     return;
   if (info->state == FC_MONITOR_SILENT)
-    peer->saw_silent = TRUE;
-  else if (peer->saw_silent && info->state != FC_MONITOR_DISCONNECTED)
-    peer->recovered = TRUE;
+    fx->saw_silent = TRUE;
+  else if (fx->saw_silent && info->state != FC_MONITOR_DISCONNECTED)
+    fx->recovered = TRUE;
 }
 
 /* Runs the main loop (server and hub) until the peer is finished. */
 static void
-peer_run (Fixture *fx, Peer *peer)
+peer_run (Fixture *fx, ReceiverPeer *peer)
 {
-  GThread *thread = g_thread_new ("peer", peer_main, peer);
-  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-
-  while (!g_atomic_int_get (&peer->done) && g_get_monotonic_time () < deadline)
-    {
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (1000);
-      watch_monitor (fx, peer);
-    }
-  g_thread_join (thread);
-  g_assert_true (peer->done);
-  /* Let the server finish what the peer's last bytes started. */
-  for (int i = 0; i < 50; i++)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (1000);
-    }
+  fx->saw_silent = fx->recovered = FALSE;
+  receiver_peer_run (peer, watch_monitor, fx);
 }
 
 static void
-assert_replies (Peer *peer, const char * const *want)
+assert_replies (ReceiverPeer *peer, const char * const *want)
 {
   guint n = g_strv_length ((char **) want);
 
@@ -219,11 +86,8 @@ fixture_setup (Fixture *fx, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
 
-  fx->dir = g_dir_make_tmp ("fitclip-e6-XXXXXX", NULL);
-  fx->db = g_build_filename (fx->dir, "e6.db", NULL);
-  fx->hub = fc_hub_new (fx->db, NULL, "Bay 1", &error);
-  g_assert_no_error (error);
-  fx->server = fc_e6_server_new (fx->hub);
+  receiver_hub_init (&fx->rh, "e6");
+  fx->server = fc_e6_server_new (fx->rh.hub);
   /* Pings only where a test wants them: exact reply lists elsewhere. */
   fc_e6_server_set_ping_interval (fx->server, data ? GPOINTER_TO_UINT (data) : 60 * 1000);
   g_assert_true (fc_e6_server_listen (fx->server, "127.0.0.1:0", &error));
@@ -236,30 +100,7 @@ static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
   g_clear_object (&fx->server);
-  g_clear_object (&fx->hub);
-  g_free (fx->db);
-  g_free (fx->dir);
-}
-
-static GPtrArray *
-stored_shots (Fixture *fx)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(FcStore) store = fc_store_open (fx->db, &error);
-  g_autoptr(GPtrArray) fittings = NULL;
-  GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) fc_shot_free);
-
-  g_assert_no_error (error);
-  fittings = fc_store_list_fittings (store, &error);
-  g_assert_no_error (error);
-  for (guint i = 0; i < fittings->len; i++)
-    {
-      g_autoptr(GPtrArray) shots = fc_store_list_shots (store, ((FcFitting *) fittings->pdata[i])->id, &error);
-      g_assert_no_error (error);
-      for (guint j = 0; j < shots->len; j++)
-        g_ptr_array_add (all, fc_shot_copy (shots->pdata[j]));
-    }
-  return all;
+  receiver_hub_clear (&fx->rh);
 }
 
 static FcShot *
@@ -277,7 +118,7 @@ find_shot_by_speed (GPtrArray *shots, double mph)
 static void
 test_handshake (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 2);
+  g_autoptr(ReceiverPeer) peer = peer_new (fx->port, 2);
   const char *prefix = "{\"Challenge\":\"";
   const char *suffix = "\",\"E6Version\":\"2, 0, 0, 0\",\"ProtocolVersion\":\"1.0.0.5\","
                        "\"RequiredProtocolVersion\":\"1.0.0.0\",\"Type\":\"Handshake\"}";
@@ -286,8 +127,8 @@ test_handshake (Fixture *fx, gconstpointer data)
   gsize decoded_len = 0;
   const char *hello;
 
-  peer_send (peer, "{\"Type\":\"Handshake\"}");
-  peer_send (peer, "{\"Challenge\":\"c2VjcmV0\",\"Type\":\"Challenge\"}");
+  receiver_peer_send (peer, "{\"Type\":\"Handshake\"}");
+  receiver_peer_send (peer, "{\"Challenge\":\"c2VjcmV0\",\"Type\":\"Challenge\"}");
   peer_run (fx, peer);
 
   g_assert_cmpuint (peer->replies->len, ==, 2);
@@ -304,7 +145,7 @@ test_handshake (Fixture *fx, gconstpointer data)
 static void
 test_shot (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 7);
+  g_autoptr(ReceiverPeer) peer = peer_new (fx->port, 7);
   g_autofree char *ball = g_strdup_printf (BALL_FMT, "100", "350");
   const char *club = "{\"ClubData\":{\"ClubHeadSpeed\":75.5,\"ClubAngleFace\":1.5,\"ClubAnglePath\":-2.25},"
                      "\"Type\":\"SetClubData\"}";
@@ -315,14 +156,14 @@ test_shot (Fixture *fx, gconstpointer data)
   g_autoptr(FcMonitorInfo) info = NULL;
   FcShot *s;
 
-  peer_send (peer, "{\"ClubType\":\"7Iron\",\"Type\":\"SetClubType\"}");
-  peer_send (peer, ball);
-  peer_send (peer, club);
-  peer_send (peer, "{\"Type\":\"SendShot\"}");
+  receiver_peer_send (peer, "{\"ClubType\":\"7Iron\",\"Type\":\"SetClubType\"}");
+  receiver_peer_send (peer, ball);
+  receiver_peer_send (peer, club);
+  receiver_peer_send (peer, "{\"Type\":\"SendShot\"}");
   peer_run (fx, peer);
   assert_replies (peer, want);
 
-  shots = stored_shots (fx);
+  shots = receiver_stored_shots (fx->rh.db);
   g_assert_cmpuint (shots->len, ==, 1);
   s = shots->pdata[0];
   /* mph to m/s exactly as fc_unit_to_si does it: value × 0.44704. */
@@ -342,7 +183,7 @@ test_shot (Fixture *fx, gconstpointer data)
   g_assert_nonnull (s->raw);
   g_assert_cmpmem (g_bytes_get_data (s->raw, NULL), g_bytes_get_size (s->raw), raw, strlen (raw));
 
-  info = fc_hub_get_monitor (fx->hub, MONITOR_ID);
+  info = fc_hub_get_monitor (fx->rh.hub, MONITOR_ID);
   g_assert_nonnull (info);
   g_assert_cmpstr (info->kind, ==, "garmin-e6");
   g_assert_cmpuint (info->shots, ==, 1);
@@ -351,7 +192,7 @@ test_shot (Fixture *fx, gconstpointer data)
 static void
 test_spin_axis (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 3 * 5);
+  g_autoptr(ReceiverPeer) peer = peer_new (fx->port, 3 * 5);
   g_autoptr(GPtrArray) shots = NULL;
   const struct { const char *speed, *axis; double want; } cases[] = {
     { "101", "350", 10 }, { "102", "10", -10 }, { "103", "0", 0 },
@@ -369,13 +210,13 @@ test_spin_axis (Fixture *fx, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *ball = g_strdup_printf (BALL_FMT, cases[i].speed, cases[i].axis);
-      peer_send (peer, ball);
-      peer_send (peer, "{\"Type\":\"SendShot\"}");
+      receiver_peer_send (peer, ball);
+      receiver_peer_send (peer, "{\"Type\":\"SendShot\"}");
     }
   peer_run (fx, peer);
   g_assert_cmpuint (peer->replies->len, ==, 15);
 
-  shots = stored_shots (fx);
+  shots = receiver_stored_shots (fx->rh.db);
   g_assert_cmpuint (shots->len, ==, 3);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -390,23 +231,23 @@ test_spin_axis (Fixture *fx, gconstpointer data)
 static void
 test_derived_spin (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 1 + 4 + 1 + 4);
+  g_autoptr(ReceiverPeer) peer = peer_new (fx->port, 1 + 4 + 1 + 4);
   g_autoptr(GPtrArray) shots = NULL;
   FcShot *s;
 
   /* No TotalSpin at all, and a 0 placeholder next to a real pair. */
-  peer_send (peer, "{\"BallData\":{\"BallSpeed\":120,\"LaunchAngle\":12,\"LaunchDirection\":0.5,"
+  receiver_peer_send (peer, "{\"BallData\":{\"BallSpeed\":120,\"LaunchAngle\":12,\"LaunchDirection\":0.5,"
                    "\"BackSpin\":3000,\"SideSpin\":-400},\"Type\":\"SetBallData\"}");
-  peer_send (peer, "{\"Type\":\"SendShot\"}");
-  peer_send (peer, "{\"BallData\":{\"BallSpeed\":\"121\",\"BackSpin\":\"2000\",\"SideSpin\":\"300\","
+  receiver_peer_send (peer, "{\"Type\":\"SendShot\"}");
+  receiver_peer_send (peer, "{\"BallData\":{\"BallSpeed\":\"121\",\"BackSpin\":\"2000\",\"SideSpin\":\"300\","
                    "\"TotalSpin\":0},\"Type\":\"SetBallData\"}");
-  peer_send (peer, "{\"Type\":\"SendShot\"}");
+  receiver_peer_send (peer, "{\"Type\":\"SendShot\"}");
   peer_run (fx, peer);
   g_assert_cmpuint (peer->replies->len, ==, 10);
   g_assert_cmpstr (peer->replies->pdata[1], ==, ACK ("SendShot"));
   g_assert_cmpstr (peer->replies->pdata[6], ==, ACK ("SendShot"));
 
-  shots = stored_shots (fx);
+  shots = receiver_stored_shots (fx->rh.db);
   g_assert_cmpuint (shots->len, ==, 2);
   s = find_shot_by_speed (shots, 120);
   g_assert_cmpfloat_with_epsilon (fc_shot_get (s, FC_FIELD_SPIN_RATE), hypot (3000, -400), 1e-9);
@@ -418,17 +259,17 @@ test_derived_spin (Fixture *fx, gconstpointer data)
 static void
 test_resend_stored_once (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 3 * 5 + 1);
+  g_autoptr(ReceiverPeer) peer = peer_new (fx->port, 3 * 5 + 1);
   g_autofree char *ball = g_strdup_printf (BALL_FMT, "130", "2");
   g_autoptr(GPtrArray) shots = NULL;
   g_autoptr(FcMonitorInfo) info = NULL;
 
-  peer_send (peer, "{\"ClubType\":\"Driver\",\"Type\":\"SetClubType\"}");
+  receiver_peer_send (peer, "{\"ClubType\":\"Driver\",\"Type\":\"SetClubType\"}");
   for (int i = 0; i < 3; i++)
     {
       /* The app resends the whole shot when an ACK was late. */
-      peer_send (peer, ball);
-      peer_send (peer, "{\"Type\":\"SendShot\"}");
+      receiver_peer_send (peer, ball);
+      receiver_peer_send (peer, "{\"Type\":\"SendShot\"}");
     }
   peer_run (fx, peer);
   g_assert_cmpuint (peer->replies->len, ==, 16);
@@ -438,9 +279,9 @@ test_resend_stored_once (Fixture *fx, gconstpointer data)
       g_assert_cmpstr (peer->replies->pdata[1 + 5 * i + 1], ==, ACK ("SendShot"));
       g_assert_cmpstr (peer->replies->pdata[1 + 5 * i + 3], ==, SHOT_COMPLETE);
     }
-  shots = stored_shots (fx);
+  shots = receiver_stored_shots (fx->rh.db);
   g_assert_cmpuint (shots->len, ==, 1);
-  info = fc_hub_get_monitor (fx->hub, MONITOR_ID);
+  info = fc_hub_get_monitor (fx->rh.hub, MONITOR_ID);
   g_assert_cmpuint (info->shots, ==, 1);
   g_assert_cmpuint (info->duplicates, ==, 2);
 }
@@ -448,19 +289,19 @@ test_resend_stored_once (Fixture *fx, gconstpointer data)
 static void
 test_bad_input (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 6);
+  g_autoptr(ReceiverPeer) peer = peer_new (fx->port, 6);
   g_autoptr(GPtrArray) shots = NULL;
   const char *junk = "\x01\x02 not json at all \xff\xfe";
 
-  peer_send (peer, "{\"Type\": nope}");                              /* bad JSON */
-  peer_send (peer, junk);                                            /* garbage between objects */
-  peer_send (peer, "[1,2]");
-  peer_send (peer, "{\"NoType\":1}");                                /* no Type */
-  peer_send (peer, "{\"Type\":\"Frobnicate\"}");                     /* unknown: ignored */
-  peer_send (peer, "{\"Type\":\"SendShot\"}");                       /* nothing to send */
-  peer_send (peer, "{\"BallData\":{\"LaunchAngle\":3},\"Type\":\"SetBallData\"}");
-  peer_send (peer, "{\"BallData\":{\"BallSpeed\":\"fast\"},\"Type\":\"SetBallData\"}");
-  peer_send (peer, "{\"Type\":\"Handshake\"}");                      /* still usable */
+  receiver_peer_send (peer, "{\"Type\": nope}");                              /* bad JSON */
+  receiver_peer_send (peer, junk);                                            /* garbage between objects */
+  receiver_peer_send (peer, "[1,2]");
+  receiver_peer_send (peer, "{\"NoType\":1}");                                /* no Type */
+  receiver_peer_send (peer, "{\"Type\":\"Frobnicate\"}");                     /* unknown: ignored */
+  receiver_peer_send (peer, "{\"Type\":\"SendShot\"}");                       /* nothing to send */
+  receiver_peer_send (peer, "{\"BallData\":{\"LaunchAngle\":3},\"Type\":\"SetBallData\"}");
+  receiver_peer_send (peer, "{\"BallData\":{\"BallSpeed\":\"fast\"},\"Type\":\"SetBallData\"}");
+  receiver_peer_send (peer, "{\"Type\":\"Handshake\"}");                      /* still usable */
   peer_run (fx, peer);
 
   g_assert_cmpuint (peer->replies->len, ==, 6);
@@ -476,7 +317,7 @@ test_bad_input (Fixture *fx, gconstpointer data)
                    "{\"Details\":\"Ball data without a usable BallSpeed.\",\"SubType\":\"SetBallData\",\"Type\":\"ACK\"}");
   g_assert_true (g_str_has_prefix (peer->replies->pdata[5], "{\"Challenge\":"));
   g_assert_false (peer->closed_by_server);
-  shots = stored_shots (fx);
+  shots = receiver_stored_shots (fx->rh.db);
   g_assert_cmpuint (shots->len, ==, 0);
 }
 
@@ -487,8 +328,8 @@ test_oversize_and_allowlist (Fixture *fx, gconstpointer data)
     .max_connections = 4, .max_connections_per_peer = 2, .max_messages_per_second = 100,
     .max_message_bytes = 1024, .max_garbage_bytes = 4096, .max_pending_replies = 16,
   };
-  g_autoptr(Peer) big = peer_new (fx->port, 2);
-  g_autoptr(Peer) refused = peer_new (fx->port, 1);
+  g_autoptr(ReceiverPeer) big = peer_new (fx->port, 2);
+  g_autoptr(ReceiverPeer) refused = peer_new (fx->port, 1);
   g_autoptr(GString) text = g_string_new ("{\"Type\":\"SetClubType\",\"ClubType\":\"");
   g_autoptr(GError) error = NULL;
   const char *masks[] = { "10.0.0.0/8", NULL };
@@ -499,8 +340,8 @@ test_oversize_and_allowlist (Fixture *fx, gconstpointer data)
   for (int i = 0; i < 2000; i++)
     g_string_append_c (text, 'x');
   g_string_append (text, "\"}");
-  peer_send (big, text->str);
-  peer_send (big, "{\"Type\":\"Handshake\"}");
+  receiver_peer_send (big, text->str);
+  receiver_peer_send (big, "{\"Type\":\"Handshake\"}");
   peer_run (fx, big);
   /* When both arrive in one read the Handshake after the big message
    * is answered first; the oversize answer is always the last word. */
@@ -512,7 +353,7 @@ test_oversize_and_allowlist (Fixture *fx, gconstpointer data)
   g_assert_false (fc_e6_server_set_allowlist (fx->server, bad_masks, &error));
   g_assert_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT);
   g_assert_true (fc_e6_server_set_allowlist (fx->server, masks, NULL));
-  peer_send (refused, "{\"Type\":\"Handshake\"}");
+  receiver_peer_send (refused, "{\"Type\":\"Handshake\"}");
   peer_run (fx, refused);
   g_assert_cmpuint (refused->replies->len, ==, 0);
   g_assert_true (refused->closed_by_server);
@@ -522,18 +363,18 @@ test_oversize_and_allowlist (Fixture *fx, gconstpointer data)
 static void
 test_ping_pong (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 1);
+  g_autoptr(ReceiverPeer) peer = peer_new (fx->port, 1);
   g_autoptr(FcMonitorInfo) info = NULL;
 
   peer->answer_pings = TRUE;
   peer->linger_ms = 600;
-  peer_send (peer, "{\"Type\":\"Handshake\"}");
+  receiver_peer_send (peer, "{\"Type\":\"Handshake\"}");
   peer_run (fx, peer);
 
   /* A 50 ms interval for 600 ms: about a dozen pings, every one answered. */
   g_assert_cmpuint (peer->pings, >=, 4);
-  g_assert_false (peer->saw_silent);
-  info = fc_hub_get_monitor (fx->hub, MONITOR_ID);
+  g_assert_false (fx->saw_silent);
+  info = fc_hub_get_monitor (fx->rh.hub, MONITOR_ID);
   g_assert_nonnull (info);
   /* The pongs reached the hub as heartbeats. */
   g_assert_cmpint (info->heartbeat_interval, >, 0);
@@ -543,18 +384,37 @@ test_ping_pong (Fixture *fx, gconstpointer data)
 static void
 test_silence (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 1);
+  g_autoptr(ReceiverPeer) peer = peer_new (fx->port, 1);
 
   peer->answer_pings = FALSE;
   peer->linger_ms = 600;
   peer->final_pong = TRUE;
-  peer_send (peer, "{\"Type\":\"Handshake\"}");
+  receiver_peer_send (peer, "{\"Type\":\"Handshake\"}");
   peer_run (fx, peer);
 
   g_assert_cmpuint (peer->pings, >=, 4);
-  g_assert_true (peer->saw_silent);
+  g_assert_true (fx->saw_silent);
   /* One Pong later the monitor is no longer silent. */
-  g_assert_true (peer->recovered);
+  g_assert_true (fx->recovered);
+}
+
+static void
+test_listen_errors (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FcE6Server) second = fc_e6_server_new (fx->rh.hub);
+  g_autofree char *same = g_strdup_printf ("127.0.0.1:%u", fx->port);
+
+  /* The app only dials 2483: no other port to offer, only the program
+   * to close. */
+  g_assert_false (fc_e6_server_listen (second, same, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "(E6 Connect, or another FitClip Agent?)"));
+  g_assert_nonnull (strstr (error->message, "only connects to port 2483"));
+  g_clear_error (&error);
+  g_assert_false (fc_e6_server_listen (second, "shop-pc:2483", &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT);
+  g_assert_cmpuint (fc_e6_server_get_port (second), ==, 0);
 }
 
 /* ---- the simulator ---------------------------------------------------------- */
@@ -572,7 +432,7 @@ test_lmsim (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (c->out, "shot 20 code=ack latency_ms="));
   g_assert_nonnull (strstr (c->out, " errors=0"));
 
-  shots = stored_shots (fx);
+  shots = receiver_stored_shots (fx->rh.db);
   g_assert_cmpuint (shots->len, ==, 20);
   for (guint i = 0; i < shots->len; i++)
     {
@@ -599,6 +459,7 @@ main (int argc, char *argv[])
   ADD ("oversize-and-allowlist", 0, test_oversize_and_allowlist);
   ADD ("ping-pong", 50, test_ping_pong);
   ADD ("silence", 50, test_silence);
+  ADD ("listen-errors", 0, test_listen_errors);
   ADD ("lmsim", 0, test_lmsim);
 #undef ADD
 

@@ -9,13 +9,13 @@
  * each app wrote (its --verbose log) against the raw bytes the store
  * kept with each shot.
  */
-#include <glib/gstdio.h>
 #include <string.h>
 
 #include "fc-e6-server.h"
 #include "fc-hub.h"
 #include "fc-oc-framer.h"
 #include "lmsim-run.h"
+#include "receiver-test.h"
 
 #define CLIENTS   3
 #define SHOTS     500
@@ -80,23 +80,18 @@ static void
 test_three_apps_with_faults (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("fitclip-e6-soak-XXXXXX", &error);
-  g_autofree char *db = g_build_filename (dir, "e6.db", NULL);
+  ReceiverHub rh = { 0 };
   g_autofree char *target = NULL;
-  g_autoptr(FcHub) hub = NULL;
   g_autoptr(FcE6Server) server = NULL;
   g_autoptr(FcMonitorInfo) info = NULL;
   g_autoptr(GHashTable) sent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(FcStore) store = NULL;
-  g_autoptr(GPtrArray) fittings = NULL;
+  g_autoptr(GPtrArray) shots = NULL;
   LmsimRun *clients[CLIENTS];
-  guint stored = 0, resends = 0;
+  guint resends = 0;
   gint64 started = g_get_monotonic_time ();
 
-  g_assert_no_error (error);
-  hub = fc_hub_new (db, NULL, "Bay 1", &error);
-  g_assert_no_error (error);
-  server = fc_e6_server_new (hub);
+  receiver_hub_init (&rh, "e6-soak");
+  server = fc_e6_server_new (rh.hub);
   g_assert_true (fc_e6_server_listen (server, "127.0.0.1:0", &error));
   g_assert_no_error (error);
   target = g_strdup_printf ("127.0.0.1:%u", fc_e6_server_get_port (server));
@@ -148,7 +143,7 @@ test_three_apps_with_faults (void)
    * the address, so identical ones would rightly be stored once). */
   g_assert_cmpuint (g_hash_table_size (sent), ==, CLIENTS * SHOTS);
 
-  info = fc_hub_get_monitor (hub, "garmin-e6 127.0.0.1");
+  info = fc_hub_get_monitor (rh.hub, "garmin-e6 127.0.0.1");
   g_assert_nonnull (info);
   g_assert_cmpuint (info->shots, ==, CLIENTS * SHOTS);
   /* A cut after the SendShot reached the receiver makes the resend a
@@ -161,47 +156,27 @@ test_three_apps_with_faults (void)
   g_clear_object (&server);
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  g_clear_object (&hub);
+  g_clear_object (&rh.hub);
 
-  store = fc_store_open (db, &error);
-  g_assert_no_error (error);
-  fittings = fc_store_list_fittings (store, &error);
-  g_assert_no_error (error);
-  for (guint f = 0; f < fittings->len; f++)
+  shots = receiver_stored_shots (rh.db);
+  for (guint j = 0; j < shots->len; j++)
     {
-      g_autoptr(GPtrArray) shots = fc_store_list_shots (store, ((FcFitting *) fittings->pdata[f])->id, &error);
+      FcShot *s = shots->pdata[j];
+      g_autofree char *ball = NULL;
+      gpointer seen;
 
-      g_assert_no_error (error);
-      for (guint j = 0; j < shots->len; j++)
-        {
-          FcShot *s = shots->pdata[j];
-          g_autofree char *ball = NULL;
-          gpointer seen;
-
-          g_assert_cmpstr (s->source_protocol, ==, "garmin-e6");
-          g_assert_nonnull (s->raw);
-          ball = stored_ball_message (s->raw);
-          if (!g_hash_table_lookup_extended (sent, ball, NULL, &seen))
-            g_error ("a stored shot that no app sent: %s", ball);
-          if (GPOINTER_TO_UINT (seen) != 0)
-            g_error ("a shot stored twice: %s", ball);
-          g_hash_table_insert (sent, g_strdup (ball), GUINT_TO_POINTER (1));
-          stored++;
-        }
+      g_assert_cmpstr (s->source_protocol, ==, "garmin-e6");
+      g_assert_nonnull (s->raw);
+      ball = stored_ball_message (s->raw);
+      if (!g_hash_table_lookup_extended (sent, ball, NULL, &seen))
+        g_error ("a stored shot that no app sent: %s", ball);
+      if (GPOINTER_TO_UINT (seen) != 0)
+        g_error ("a shot stored twice: %s", ball);
+      g_hash_table_insert (sent, g_strdup (ball), GUINT_TO_POINTER (1));
     }
   /* Every shot sent is stored, and nothing else. */
-  g_assert_cmpuint (stored, ==, CLIENTS * SHOTS);
-
-  g_clear_object (&store);
-  {
-    g_autofree char *wal = g_strconcat (db, "-wal", NULL);
-    g_autofree char *shm = g_strconcat (db, "-shm", NULL);
-
-    g_remove (db);
-    g_remove (wal);
-    g_remove (shm);
-    g_rmdir (dir);
-  }
+  g_assert_cmpuint (shots->len, ==, CLIENTS * SHOTS);
+  receiver_hub_clear (&rh);
 }
 
 int

@@ -9,8 +9,8 @@
 #include "fc-error.h"
 #include "fc-hub.h"
 #include "fc-listen-address.h"
-#include "fc-oc-framer.h"
 #include "fc-open-connect-server.h"
+#include "receiver-test.h"
 
 #define SHOT_FMT "{\"DeviceID\":\"Test LM\",\"Units\":\"Yards\",\"ShotNumber\":%d,\"APIversion\":\"1\"," \
   "\"BallData\":{\"Speed\":%s,\"SpinAxis\":-3.5,\"TotalSpin\":2650.0,\"HLA\":1.2,\"VLA\":11.8," \
@@ -18,127 +18,13 @@
   "\"ContainsClubData\":false,\"LaunchMonitorIsReady\":true}}"
 
 typedef struct {
-  char                *dir;
-  char                *db;
-  FcHub               *hub;
+  ReceiverHub          rh;
   FcOpenConnectServer *server;
   guint16              port;
 } Fixture;
 
-/* ---- a peer in its own thread (blocking sockets, bounded by timeouts) -- */
-
-typedef struct {
-  guint16      port;
-  GPtrArray   *chunks;      /* of GBytes*: written one write each */
-  guint        expect;      /* replies to wait for */
-  guint        pause_ms;    /* between chunks */
-  GPtrArray   *replies;     /* of char* */
-  gboolean     closed_by_server;
-  gboolean     done;
-} Peer;
-
-static gpointer
-peer_main (gpointer data)
-{
-  Peer *peer = data;
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) conn = NULL;
-  g_autoptr(FcOcFramer) framer = fc_oc_framer_new (FC_OC_DEFAULT_MAX_MESSAGE);
-  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  g_autoptr(GError) error = NULL;
-  GOutputStream *out;
-  GInputStream *in;
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  guint8 buf[4096];
-
-  g_socket_client_set_timeout (client, 10);
-  /* Loopback: no proxy lookup (it would need GSettings schemas). */
-  g_socket_client_set_enable_proxy (client, FALSE);
-  conn = g_socket_client_connect_to_host (client, "127.0.0.1", peer->port, NULL, &error);
-  g_assert_no_error (error);
-  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
-  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
-  for (guint i = 0; i < peer->chunks->len; i++)
-    {
-      GBytes *chunk = g_ptr_array_index (peer->chunks, i);
-      if (!g_output_stream_write_all (out, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk),
-                                      NULL, NULL, &error))
-        {
-          peer->closed_by_server = TRUE;
-          goto done;
-        }
-      if (peer->pause_ms)
-        g_usleep (peer->pause_ms * 1000);
-    }
-  while (peer->replies->len < peer->expect && g_get_monotonic_time () < deadline)
-    {
-      gssize n = g_input_stream_read (in, buf, sizeof buf, NULL, &error);
-      if (n <= 0)
-        {
-          peer->closed_by_server = TRUE;
-          break;
-        }
-      fc_oc_framer_push (framer, buf, n, frames);
-      for (guint i = 0; i < frames->len; i++)
-        g_ptr_array_add (peer->replies, g_strndup (g_bytes_get_data (frames->pdata[i], NULL),
-                                                   g_bytes_get_size (frames->pdata[i])));
-      g_ptr_array_set_size (frames, 0);
-    }
-done:
-  g_atomic_int_set (&peer->done, TRUE);
-  g_main_context_wakeup (NULL);
-  return NULL;
-}
-
-static Peer *
-peer_new (guint16 port, guint expect)
-{
-  Peer *peer = g_new0 (Peer, 1);
-
-  peer->port = port;
-  peer->expect = expect;
-  peer->chunks = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  peer->replies = g_ptr_array_new_with_free_func (g_free);
-  return peer;
-}
-
 static void
-peer_free (Peer *peer)
-{
-  g_ptr_array_unref (peer->chunks);
-  g_ptr_array_unref (peer->replies);
-  g_free (peer);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Peer, peer_free)
-
-static void
-peer_send (Peer *peer, const char *text)
-{
-  g_ptr_array_add (peer->chunks, g_bytes_new (text, strlen (text)));
-}
-
-/* Runs the main loop (server and hub) until the peer is finished. */
-static void
-peer_run (Peer *peer)
-{
-  GThread *thread = g_thread_new ("peer", peer_main, peer);
-  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-
-  while (!g_atomic_int_get (&peer->done) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), 0);
-  g_thread_join (thread);
-  g_assert_true (peer->done);
-  /* Let the server finish what the peer's last bytes started. */
-  for (int i = 0; i < 50; i++)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (1000);
-    }
-}
-
-static void
-assert_reply (Peer *peer, guint index, int code)
+assert_reply (ReceiverPeer *peer, guint index, int code)
 {
   g_autofree char *prefix = g_strdup_printf ("{\"Code\":%d,", code);
 
@@ -155,11 +41,8 @@ fixture_setup (Fixture *fx, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
 
-  fx->dir = g_dir_make_tmp ("fitclip-oc-XXXXXX", NULL);
-  fx->db = g_build_filename (fx->dir, "oc.db", NULL);
-  fx->hub = fc_hub_new (fx->db, NULL, "Bay 1", &error);
-  g_assert_no_error (error);
-  fx->server = fc_open_connect_server_new (fx->hub);
+  receiver_hub_init (&fx->rh, "oc");
+  fx->server = fc_open_connect_server_new (fx->rh.hub);
   g_assert_true (fc_open_connect_server_listen (fx->server, "127.0.0.1:0", &error));
   g_assert_no_error (error);
   fx->port = fc_open_connect_server_get_port (fx->server);
@@ -170,28 +53,7 @@ static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
   g_clear_object (&fx->server);
-  g_clear_object (&fx->hub);
-  g_free (fx->db);
-  g_free (fx->dir);
-}
-
-static GPtrArray *
-stored_shots (Fixture *fx)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(FcStore) store = fc_store_open (fx->db, &error);
-  g_autoptr(GPtrArray) fittings = NULL;
-  GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) fc_shot_free);
-
-  g_assert_no_error (error);
-  fittings = fc_store_list_fittings (store, &error);
-  for (guint i = 0; i < fittings->len; i++)
-    {
-      g_autoptr(GPtrArray) shots = fc_store_list_shots (store, ((FcFitting *) fittings->pdata[i])->id, &error);
-      for (guint j = 0; j < shots->len; j++)
-        g_ptr_array_add (all, fc_shot_copy (shots->pdata[j]));
-    }
-  return all;
+  receiver_hub_clear (&fx->rh);
 }
 
 static char *
@@ -205,20 +67,20 @@ shot_text (int number, const char *speed)
 static void
 test_one_shot (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 2);
+  g_autoptr(ReceiverPeer) peer = receiver_peer_new (fx->port, 2);
   g_autofree char *text = shot_text (1, "147.5");
   g_autoptr(GPtrArray) shots = NULL;
   FcShot *s;
 
-  peer_send (peer, text);
-  peer_run (peer);
+  receiver_peer_send (peer, text);
+  receiver_peer_run (peer, NULL, NULL);
   /* Player information on connect, then the shot's 200. */
   assert_reply (peer, 0, 201);
   g_assert_nonnull (strstr (peer->replies->pdata[0], "\"Player\":{\"Handed\":\"RH\",\"Club\":\"DR\"}"));
   assert_reply (peer, 1, 200);
   g_assert_cmpstr (peer->replies->pdata[1], ==, "{\"Code\":200,\"Message\":\"Ball Data received\",\"Player\":null}");
 
-  shots = stored_shots (fx);
+  shots = receiver_stored_shots (fx->rh.db);
   g_assert_cmpuint (shots->len, ==, 1);
   s = shots->pdata[0];
   g_assert_cmpfloat_with_epsilon (fc_shot_get (s, FC_FIELD_BALL_SPEED), 147.5 * 0.44704, 1e-9);
@@ -233,7 +95,7 @@ test_one_shot (Fixture *fx, gconstpointer data)
 static void
 test_connector_styles (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 1 + 6);
+  g_autoptr(ReceiverPeer) peer = receiver_peer_new (fx->port, 1 + 6);
   g_autofree char *a = shot_text (1, "140.1");
   g_autofree char *b = shot_text (2, "140.2");
   g_autofree char *c = shot_text (3, "140.3");
@@ -246,81 +108,81 @@ test_connector_styles (Fixture *fx, gconstpointer data)
     "{\n  \"DeviceID\": \"Test LM\",\n  \"BallData\": {\n    \"Speed\": 139.9,\n"
     "    \"TotalSpin\": 2500,\n    \"VLA\": 12.0,\n    \"HLA\": 0.5\n  }\n}\n";
 
-  peer_send (peer, indented);
-  peer_send (peer, a);
-  peer_send (peer, "\n");                 /* newline-terminated */
+  receiver_peer_send (peer, indented);
+  receiver_peer_send (peer, a);
+  receiver_peer_send (peer, "\n");                 /* newline-terminated */
   for (const char *p = b; *p; p++)        /* split byte by byte */
     g_ptr_array_add (peer->chunks, g_bytes_new (p, 1));
-  peer_send (peer, c);
-  peer_send (peer, pair);                 /* coalesced pair */
-  peer_run (peer);
+  receiver_peer_send (peer, c);
+  receiver_peer_send (peer, pair);                 /* coalesced pair */
+  receiver_peer_run (peer, NULL, NULL);
 
   g_assert_cmpuint (peer->replies->len, ==, 7);
   assert_reply (peer, 0, 201);
   for (guint i = 1; i < 7; i++)
     assert_reply (peer, i, 200);
-  shots = stored_shots (fx);
+  shots = receiver_stored_shots (fx->rh.db);
   g_assert_cmpuint (shots->len, ==, 6);
 }
 
 static void
 test_resend_stored_once (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 1 + 3);
+  g_autoptr(ReceiverPeer) peer = receiver_peer_new (fx->port, 1 + 3);
   g_autofree char *a = shot_text (7, "150.0");
   g_autofree char *counter_reset = shot_text (1, "150.0");
   g_autoptr(GPtrArray) shots = NULL;
 
   /* A connector that missed the reply sends the same shot again; one that
    * reconnected has reset its counter but sends the same values. */
-  peer_send (peer, a);
-  peer_send (peer, a);
-  peer_send (peer, counter_reset);
-  peer_run (peer);
+  receiver_peer_send (peer, a);
+  receiver_peer_send (peer, a);
+  receiver_peer_send (peer, counter_reset);
+  receiver_peer_run (peer, NULL, NULL);
   for (guint i = 1; i < 4; i++)
     assert_reply (peer, i, 200);
-  shots = stored_shots (fx);
+  shots = receiver_stored_shots (fx->rh.db);
   g_assert_cmpuint (shots->len, ==, 1);
 }
 
 static void
 test_bad_messages (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 1 + 4);
+  g_autoptr(ReceiverPeer) peer = receiver_peer_new (fx->port, 1 + 4);
   g_autofree char *good = shot_text (9, "120.0");
   g_autoptr(GPtrArray) shots = NULL;
 
-  peer_send (peer, "\x01\x02 garbage \xff\xfe");
-  peer_send (peer, "{\"BallData\": }");                               /* not JSON */
-  peer_send (peer, "{\"BallData\":{\"Speed\":\"fast\"},\"ShotDataOptions\":{\"ContainsBallData\":true}}");
-  peer_send (peer, "{\"BallData\":{\"Speed\":2000}}");               /* impossible */
-  peer_send (peer, good);
-  peer_run (peer);
+  receiver_peer_send (peer, "\x01\x02 garbage \xff\xfe");
+  receiver_peer_send (peer, "{\"BallData\": }");                               /* not JSON */
+  receiver_peer_send (peer, "{\"BallData\":{\"Speed\":\"fast\"},\"ShotDataOptions\":{\"ContainsBallData\":true}}");
+  receiver_peer_send (peer, "{\"BallData\":{\"Speed\":2000}}");               /* impossible */
+  receiver_peer_send (peer, good);
+  receiver_peer_run (peer, NULL, NULL);
   assert_reply (peer, 1, 501);
   g_assert_nonnull (strstr (peer->replies->pdata[1], "Bad JSON data"));
   g_assert_null (strstr (peer->replies->pdata[1], "Bad JSON data: Bad JSON data"));
   assert_reply (peer, 2, 501);
   assert_reply (peer, 3, 501);
   assert_reply (peer, 4, 200);
-  shots = stored_shots (fx);
+  shots = receiver_stored_shots (fx->rh.db);
   g_assert_cmpuint (shots->len, ==, 1);
 }
 
 static void
 test_status_and_silence (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 1 + 3);
+  g_autoptr(ReceiverPeer) peer = receiver_peer_new (fx->port, 1 + 3);
   g_autoptr(FcMonitorInfo) info = NULL;
 
-  peer_send (peer, "{\"DeviceID\":\"Test LM\",\"ShotDataOptions\":{\"IsHeartBeat\":true,\"LaunchMonitorIsReady\":true}}");
+  receiver_peer_send (peer, "{\"DeviceID\":\"Test LM\",\"ShotDataOptions\":{\"IsHeartBeat\":true,\"LaunchMonitorIsReady\":true}}");
   peer->pause_ms = 30;
-  peer_send (peer, "{\"DeviceID\":\"Test LM\",\"ShotDataOptions\":{\"IsHeartBeat\":true,\"LaunchMonitorIsReady\":true}}");
-  peer_send (peer, "{\"DeviceID\":\"Test LM\",\"ShotDataOptions\":{\"LaunchMonitorIsReady\":true,\"LaunchMonitorBallDetected\":true}}");
-  fc_hub_set_min_silence (fx->hub, 200 * 1000);
-  peer_run (peer);
+  receiver_peer_send (peer, "{\"DeviceID\":\"Test LM\",\"ShotDataOptions\":{\"IsHeartBeat\":true,\"LaunchMonitorIsReady\":true}}");
+  receiver_peer_send (peer, "{\"DeviceID\":\"Test LM\",\"ShotDataOptions\":{\"LaunchMonitorIsReady\":true,\"LaunchMonitorBallDetected\":true}}");
+  fc_hub_set_min_silence (fx->rh.hub, 200 * 1000);
+  receiver_peer_run (peer, NULL, NULL);
   for (guint i = 1; i < 4; i++)
     assert_reply (peer, i, 200);
-  info = fc_hub_get_monitor (fx->hub, "open-connect 127.0.0.1");
+  info = fc_hub_get_monitor (fx->rh.hub, "open-connect 127.0.0.1");
   g_assert_nonnull (info);
   g_assert_cmpstr (info->device, ==, "Test LM");
   g_assert_cmpint (info->heartbeat_interval, >, 0);
@@ -339,7 +201,7 @@ test_silence_detected (Fixture *fx, gconstpointer data)
   GOutputStream *out;
   gint64 deadline;
 
-  fc_hub_set_min_silence (fx->hub, 300 * 1000);
+  fc_hub_set_min_silence (fx->rh.hub, 300 * 1000);
   g_socket_client_set_enable_proxy (client, FALSE);
   conn = g_socket_client_connect_to_host (client, "127.0.0.1", fx->port, NULL, &error);
   g_assert_no_error (error);
@@ -352,7 +214,7 @@ test_silence_detected (Fixture *fx, gconstpointer data)
       while (g_get_monotonic_time () < deadline)
         g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), 0);
     }
-  info = fc_hub_get_monitor (fx->hub, "open-connect 127.0.0.1");
+  info = fc_hub_get_monitor (fx->rh.hub, "open-connect 127.0.0.1");
   g_assert_nonnull (info);
   g_assert_cmpint (info->state, ==, FC_MONITOR_READY);
   g_clear_pointer (&info, fc_monitor_info_free);
@@ -363,8 +225,8 @@ test_silence_detected (Fixture *fx, gconstpointer data)
     {
       g_clear_pointer (&info, fc_monitor_info_free);
       g_main_context_iteration (NULL, FALSE) || (g_usleep (5000), 0);
-      fc_hub_check_silence (fx->hub);
-      info = fc_hub_get_monitor (fx->hub, "open-connect 127.0.0.1");
+      fc_hub_check_silence (fx->rh.hub);
+      info = fc_hub_get_monitor (fx->rh.hub, "open-connect 127.0.0.1");
     }
   while (info->state != FC_MONITOR_SILENT && g_get_monotonic_time () < deadline);
   g_assert_cmpint (info->state, ==, FC_MONITOR_SILENT);
@@ -374,22 +236,22 @@ test_silence_detected (Fixture *fx, gconstpointer data)
 static void
 test_oversize_cut_off (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 1 + 1);
-  g_autoptr(Peer) other = peer_new (fx->port, 2);
+  g_autoptr(ReceiverPeer) peer = receiver_peer_new (fx->port, 1 + 1);
+  g_autoptr(ReceiverPeer) other = receiver_peer_new (fx->port, 2);
   g_autoptr(GString) big = g_string_new ("{\"DeviceID\":\"");
   g_autofree char *good = shot_text (3, "130.0");
 
   for (int i = 0; i < 100 * 1024; i++)
     g_string_append_c (big, 'x');
   g_string_append (big, "\"}");
-  peer_send (peer, big->str);
-  peer_run (peer);
+  receiver_peer_send (peer, big->str);
+  receiver_peer_run (peer, NULL, NULL);
   assert_reply (peer, 1, 413);
   g_assert_true (peer->closed_by_server || peer->replies->len == 2);
 
   /* Everyone else is still served. */
-  peer_send (other, good);
-  peer_run (other);
+  receiver_peer_send (other, good);
+  receiver_peer_run (other, NULL, NULL);
   assert_reply (other, 1, 200);
 }
 
@@ -400,21 +262,21 @@ test_flood_cut_off (Fixture *fx, gconstpointer data)
     .max_connections = 64, .max_connections_per_peer = 8, .max_messages_per_second = 20,
     .max_message_bytes = 65536, .max_garbage_bytes = 65536, .max_pending_replies = 64,
   };
-  g_autoptr(Peer) flood = peer_new (fx->port, 1000);
+  g_autoptr(ReceiverPeer) flood = receiver_peer_new (fx->port, 1000);
   g_autoptr(GString) burst = g_string_new (NULL);
-  g_autoptr(Peer) other = peer_new (fx->port, 2);
+  g_autoptr(ReceiverPeer) other = receiver_peer_new (fx->port, 2);
   g_autofree char *good = shot_text (4, "131.0");
 
   fc_open_connect_server_set_limits (fx->server, &limits);
   for (int i = 0; i < 500; i++)
     g_string_append (burst, "{\"ShotDataOptions\":{\"IsHeartBeat\":true}}");
-  peer_send (flood, burst->str);
-  peer_run (flood);
+  receiver_peer_send (flood, burst->str);
+  receiver_peer_run (flood, NULL, NULL);
   g_assert_true (flood->closed_by_server);
   g_assert_cmpuint (flood->replies->len, <, 100);
 
-  peer_send (other, good);
-  peer_run (other);
+  receiver_peer_send (other, good);
+  receiver_peer_run (other, NULL, NULL);
   assert_reply (other, 1, 200);
 }
 
@@ -422,14 +284,14 @@ static void
 test_allowlist (Fixture *fx, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(Peer) peer = peer_new (fx->port, 1);
+  g_autoptr(ReceiverPeer) peer = receiver_peer_new (fx->port, 1);
   const char *masks[] = { "192.0.2.0/24", NULL };
   const char *bad[] = { "not-an-address", NULL };
 
   g_assert_false (fc_open_connect_server_set_allowlist (fx->server, bad, &error));
   g_assert_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT);
   g_assert_true (fc_open_connect_server_set_allowlist (fx->server, masks, NULL));
-  peer_run (peer);
+  receiver_peer_run (peer, NULL, NULL);
   g_assert_cmpuint (peer->replies->len, ==, 0);
   g_assert_true (peer->closed_by_server);
 }
@@ -437,7 +299,7 @@ test_allowlist (Fixture *fx, gconstpointer data)
 static void
 test_player_change (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(Peer) peer = peer_new (fx->port, 2);
+  g_autoptr(ReceiverPeer) peer = receiver_peer_new (fx->port, 2);
   g_autoptr(GError) error = NULL;
   GThread *thread;
   gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
@@ -449,7 +311,7 @@ test_player_change (Fixture *fx, gconstpointer data)
   g_assert_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT);
   g_clear_error (&error);
 
-  thread = g_thread_new ("peer", peer_main, peer);
+  thread = g_thread_new ("peer", receiver_peer_main, peer);
   while (fc_open_connect_server_get_n_connections (fx->server) == 0 && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), 0);
   /* The fitter picks the customer's 7-iron: every connector hears it. */
@@ -466,7 +328,7 @@ static void
 test_listen_errors (Fixture *fx, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(FcOpenConnectServer) second = fc_open_connect_server_new (fx->hub);
+  g_autoptr(FcOpenConnectServer) second = fc_open_connect_server_new (fx->rh.hub);
   g_autofree char *same = g_strdup_printf ("127.0.0.1:%u", fx->port);
   g_autoptr(GError) denied = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "Permission denied");
   GSocketAddress *addr;

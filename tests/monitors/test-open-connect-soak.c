@@ -22,6 +22,7 @@
 #include "fc-oc-framer.h"
 #include "fc-open-connect-server.h"
 #include "lmsim-run.h"
+#include "receiver-test.h"
 
 static gint64
 count_shots (const char *db)
@@ -44,9 +45,7 @@ client_start (guint16 port, const char *const *extra)
 }
 
 typedef struct {
-  char                *dir;
-  char                *db;
-  FcHub               *hub;
+  ReceiverHub          rh;
   FcOpenConnectServer *server;
   guint16              port;
 } Fixture;
@@ -56,11 +55,8 @@ fixture_setup (Fixture *fx, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
 
-  fx->dir = g_dir_make_tmp ("fitclip-soak-XXXXXX", NULL);
-  fx->db = g_build_filename (fx->dir, "soak.db", NULL);
-  fx->hub = fc_hub_new (fx->db, NULL, "Bay 1", &error);
-  g_assert_no_error (error);
-  fx->server = fc_open_connect_server_new (fx->hub);
+  receiver_hub_init (&fx->rh, "soak");
+  fx->server = fc_open_connect_server_new (fx->rh.hub);
   g_assert_true (fc_open_connect_server_listen (fx->server, "127.0.0.1:0", &error));
   fx->port = fc_open_connect_server_get_port (fx->server);
 }
@@ -69,9 +65,7 @@ static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
   g_clear_object (&fx->server);
-  g_clear_object (&fx->hub);
-  g_free (fx->db);
-  g_free (fx->dir);
+  receiver_hub_clear (&fx->rh);
 }
 
 static void
@@ -96,7 +90,7 @@ test_every_style (Fixture *fx, gconstpointer data)
       lmsim_run_free (c);
       expected += 4;
       /* Wait for the hub's writer: replies went out after the commit. */
-      g_assert_cmpint (count_shots (fx->db), ==, expected);
+      g_assert_cmpint (count_shots (fx->rh.db), ==, expected);
     }
 }
 
@@ -126,7 +120,7 @@ test_soak_three_clients (Fixture *fx, gconstpointer data)
     }
   /* Every shot exactly once: the deliberate duplicates, the resends and
    * the garbage left nothing extra. */
-  g_assert_cmpint (count_shots (fx->db), ==, 3 * per_client);
+  g_assert_cmpint (count_shots (fx->rh.db), ==, 3 * per_client);
 }
 
 static void
@@ -500,18 +494,8 @@ test_agent_killed (void)
   g_subprocess_wait (agent, NULL, NULL);
 
   {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(FcStore) store = fc_store_open (db, &error);
-    g_autoptr(GPtrArray) fittings = fc_store_list_fittings (store, &error);
-    g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func ((GDestroyNotify) fc_shot_free);
+    g_autoptr(GPtrArray) stored = receiver_stored_shots (db);
     guint acknowledged = 0;
-
-    for (guint f = 0; f < fittings->len; f++)
-      {
-        g_autoptr(GPtrArray) shots = fc_store_list_shots (store, ((FcFitting *) fittings->pdata[f])->id, &error);
-        for (guint j = 0; j < shots->len; j++)
-          g_ptr_array_add (stored, fc_shot_copy (shots->pdata[j]));
-      }
 
     for (guint i = 0; i < 3; i++)
       {

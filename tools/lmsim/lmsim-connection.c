@@ -157,6 +157,22 @@ lmsim_connection_new (const char  *address,
   return c;
 }
 
+LmsimConnection *
+lmsim_connection_new_from_command_line (GOptionContext *context,
+                                        const char     *address,
+                                        guint16         default_port,
+                                        double          give_up_s,
+                                        gboolean        verbose,
+                                        int            *status)
+{
+  g_autoptr(GError) error = NULL;
+  LmsimConnection *c = lmsim_connection_new (address, default_port, give_up_s, verbose, &error);
+
+  if (c == NULL)
+    *status = lmsim_usage_error (context, error->message);
+  return c;
+}
+
 void
 lmsim_connection_free (LmsimConnection *c)
 {
@@ -333,4 +349,38 @@ guint
 lmsim_connection_get_drops (LmsimConnection *c)
 {
   return c->drops;
+}
+
+/* ---- the run --------------------------------------------------------------- */
+
+void
+lmsim_connection_run_shots (LmsimConnection        *c,
+                            LmsimShotSource        *source,
+                            const LmsimShotOptions *options,
+                            int                     disconnect_every,
+                            const LmsimShotLoop    *loop,
+                            gpointer                user_data)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  for (guint i = 0; options->count == 0 || i < (guint) options->count; i++)
+    {
+      g_autoptr(FcShot) shot = lmsim_shot_source_next (source);
+      guint number = i + 1;
+      gboolean last = options->count > 0 && number == (guint) options->count;
+
+      if (!loop->idle_until (user_data, lmsim_shot_options_due_time (options, start, i)))
+        break;
+      loop->run_shot (user_data, shot, number);
+      if (c->gave_up || lmsim_interrupted ())
+        break;
+      if (loop->after_shot)
+        loop->after_shot (user_data, number);
+      if (disconnect_every > 0 && number % disconnect_every == 0 && !last)
+        {
+          lmsim_connection_drop (c, "--fault-disconnect-every");
+          if (loop->reconnect_at_once && !lmsim_connection_ensure (c))
+            break;
+        }
+    }
 }

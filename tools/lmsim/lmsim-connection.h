@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "lmsim-shots.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -30,6 +32,15 @@ LmsimConnection *lmsim_connection_new         (const char                 *addre
                                                double                      give_up_s,
                                                gboolean                    verbose,
                                                GError                    **error);
+/* The same for the HOST[:PORT] of a mode's command line: NULL with the
+ * problem and @context's help printed and *status set when it cannot be
+ * parsed. */
+LmsimConnection *lmsim_connection_new_from_command_line (GOptionContext *context,
+                                                         const char     *address,
+                                                         guint16         default_port,
+                                                         double          give_up_s,
+                                                         gboolean        verbose,
+                                                         int            *status);
 void             lmsim_connection_free        (LmsimConnection            *conn);
 void             lmsim_connection_set_hooks   (LmsimConnection            *conn,
                                                const LmsimConnectionHooks *hooks,
@@ -66,6 +77,34 @@ const char      *lmsim_connection_get_address (LmsimConnection            *conn)
 /* Connections made and dropped so far. */
 guint            lmsim_connection_get_connections (LmsimConnection        *conn);
 guint            lmsim_connection_get_drops   (LmsimConnection            *conn);
+
+/* A mode's part of lmsim_connection_run_shots(). */
+typedef struct {
+  /* Waits until @until (monotonic µs) while the receiver is kept
+   * talking; FALSE when the run must stop. */
+  gboolean (*idle_until)        (gpointer      user_data,
+                                 gint64        until);
+  /* Sends shot @number (from 1) until it is answered or given up on. */
+  void     (*run_shot)          (gpointer      user_data,
+                                 const FcShot *shot,
+                                 guint         number);
+  /* Optional: the mode's own faults after shot @number. */
+  void     (*after_shot)        (gpointer      user_data,
+                                 guint         number);
+  /* After --fault-disconnect-every, connect again at once (and stop if
+   * that fails) rather than when the next shot needs it. */
+  gboolean reconnect_at_once;
+} LmsimShotLoop;
+
+/* The shots of @source as --count and --rate ask, until the connection
+ * gave up or Ctrl-C; closes the connection after every @disconnect_every
+ * shots (0: never) but the last, after the mode's own faults. */
+void             lmsim_connection_run_shots   (LmsimConnection            *conn,
+                                               LmsimShotSource            *source,
+                                               const LmsimShotOptions     *options,
+                                               int                         disconnect_every,
+                                               const LmsimShotLoop        *loop,
+                                               gpointer                    user_data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LmsimConnection, lmsim_connection_free)
 

@@ -398,10 +398,11 @@ try_shot (Client       *c,
 /* A shot until it is acknowledged: after a lost connection it is sent
  * again on a new one, up to --max-resends times. */
 static void
-run_shot (Client       *c,
+run_shot (gpointer      user_data,
           const FcShot *shot,
           guint         number)
 {
+  Client *c = user_data;
   gboolean cut = c->opt->cut_shot_every > 0 && number % c->opt->cut_shot_every == 0;
   double latency_ms = 0;
   guint resends = 0;
@@ -437,9 +438,11 @@ run_shot (Client       *c,
 /* Waits until @until, answering pings, reconnecting if the connection is
  * lost meanwhile. FALSE when the run must stop. */
 static gboolean
-idle_until (Client *c,
-            gint64  until)
+idle_until (gpointer user_data,
+            gint64   until)
 {
+  Client *c = user_data;
+
   while (g_get_monotonic_time () < until)
     {
       if (lmsim_interrupted () || !ensure_session (c))
@@ -448,6 +451,14 @@ idle_until (Client *c,
     }
   return !lmsim_interrupted ();
 }
+
+/* Between shots the app keeps answering pings. A connection closed by
+ * --fault-disconnect-every is made again by the next shot's session, so
+ * a shot that finds no receiver any more is counted as not acknowledged. */
+static const LmsimShotLoop shot_loop = {
+  .idle_until = idle_until,
+  .run_shot = run_shot,
+};
 
 int
 lmsim_e6_main (int    argc,
@@ -476,9 +487,7 @@ lmsim_e6_main (int    argc,
   g_autoptr(GOptionContext) context =
     g_option_context_new ("HOST[:PORT] — be the Garmin Golf app in E6 Connect mode (port 2483 by default)");
   g_autoptr(LmsimShotSource) source = NULL;
-  g_autoptr(GError) error = NULL;
   Client c = { 0 };
-  gint64 start;
   int status = LMSIM_EXIT_OK;
 
   lmsim_shot_options_init (&shot_options);
@@ -505,35 +514,16 @@ lmsim_e6_main (int    argc,
       status = lmsim_usage_error (context, "--max-resends and fault intervals must be 0 or more");
       goto out;
     }
-  c.link = lmsim_connection_new (argv[1], DEFAULT_PORT, opt.give_up_s, opt.verbose, &error);
-  if (c.link == NULL)
-    {
-      status = lmsim_usage_error (context, error->message);
-      goto out;
-    }
-  if ((source = lmsim_open_shot_source (&shot_options, &status)) == NULL)
+  c.link = lmsim_connection_new_from_command_line (context, argv[1], DEFAULT_PORT, opt.give_up_s,
+                                                   opt.verbose, &status);
+  if (c.link == NULL || (source = lmsim_open_shot_source (&shot_options, &status)) == NULL)
     goto out;
 
   c.opt = &opt;
   lmsim_connection_set_hooks (c.link, &link_hooks, &c);
   if (ensure_session (&c))
     {
-      start = g_get_monotonic_time ();
-      for (guint i = 0; shot_options.count == 0 || i < (guint) shot_options.count; i++)
-        {
-          g_autoptr(FcShot) shot = lmsim_shot_source_next (source);
-          guint number = i + 1;
-          gboolean last = shot_options.count > 0 && number == (guint) shot_options.count;
-
-          /* Between shots the app keeps answering pings. */
-          if (!idle_until (&c, lmsim_shot_options_due_time (&shot_options, start, i)))
-            break;
-          run_shot (&c, shot, number);
-          if (lmsim_connection_gave_up (c.link) || lmsim_interrupted ())
-            break;
-          if (opt.disconnect_every > 0 && number % opt.disconnect_every == 0 && !last)
-            lmsim_connection_drop (c.link, "--fault-disconnect-every");
-        }
+      lmsim_connection_run_shots (c.link, source, &shot_options, opt.disconnect_every, &shot_loop, &c);
       if (lmsim_connection_is_connected (c.link))
         write_text (&c, "{\"Type\":\"Disconnect\"}");
     }

@@ -134,6 +134,7 @@ typedef struct {
   gboolean            heartbeats;
   gint64              next_heartbeat;
   GRand              *rand;
+  guint               oversize_after;  /* --fault-oversize: after this shot (0: never) */
   Stats               stats;
 } Client;
 
@@ -707,9 +708,11 @@ service (Client   *c,
 /* Waits, connected, until @until: between shots the heartbeat goes on
  * and replies keep being read. FALSE when the run must stop. */
 static gboolean
-idle_until (Client *c,
-            gint64  until)
+idle_until (gpointer user_data,
+            gint64   until)
 {
+  Client *c = user_data;
+
   for (;;)
     {
       if (!lmsim_connection_ensure (c->link))
@@ -832,10 +835,11 @@ style_for_shot (const Options *opt,
 }
 
 static void
-run_shot (Client       *c,
+run_shot (gpointer      user_data,
           const FcShot *shot,
           guint         number)
 {
+  Client *c = user_data;
   static const SentKind shot_kinds[] = { SENT_SHOT };
   static const SentKind coalesced_kinds[] = { SENT_STATUS, SENT_SHOT };
   static const SentKind duplicate_kinds[] = { SENT_DUPLICATE };
@@ -997,6 +1001,33 @@ check_options (Options *opt)
   return NULL;
 }
 
+static void
+after_shot (gpointer user_data,
+            guint    number)
+{
+  Client *c = user_data;
+
+  if (c->opt->garbage_every > 0 && number % c->opt->garbage_every == 0)
+    send_garbage (c);
+  if (c->opt->stop_heartbeats_after > 0 && number == (guint) c->opt->stop_heartbeats_after)
+    {
+      c->heartbeats = FALSE;
+      lmsim_say (TRUE, "heartbeats stop now (--fault-stop-heartbeats-after)");
+    }
+  if (c->oversize_after == number)
+    send_oversize (c);
+}
+
+/* Between shots the heartbeat goes on. A connection closed by
+ * --fault-disconnect-every is made again straight away: when that gives
+ * up the run ends there, and the summary counts the shots never sent. */
+static const LmsimShotLoop shot_loop = {
+  .idle_until = idle_until,
+  .run_shot = run_shot,
+  .after_shot = after_shot,
+  .reconnect_at_once = TRUE,
+};
+
 int
 lmsim_open_connect_main (int    argc,
                          char **argv)
@@ -1042,11 +1073,8 @@ lmsim_open_connect_main (int    argc,
   g_autoptr(GOptionContext) context =
     g_option_context_new ("HOST[:PORT] — send shots to an Open Connect receiver (port 921 by default)");
   g_autoptr(LmsimShotSource) source = NULL;
-  g_autoptr(GError) error = NULL;
   Client c = { 0 };
   const char *problem;
-  guint oversize_after = 0;
-  gint64 start;
   int status = LMSIM_EXIT_OK;
 
   lmsim_shot_options_init (&shot_options);
@@ -1065,13 +1093,9 @@ lmsim_open_connect_main (int    argc,
       status = lmsim_usage_error (context, problem);
       goto out;
     }
-  c.link = lmsim_connection_new (argv[1], DEFAULT_PORT, opt.give_up_s, opt.verbose, &error);
-  if (c.link == NULL)
-    {
-      status = lmsim_usage_error (context, error->message);
-      goto out;
-    }
-  if ((source = lmsim_open_shot_source (&shot_options, &status)) == NULL)
+  c.link = lmsim_connection_new_from_command_line (context, argv[1], DEFAULT_PORT, opt.give_up_s,
+                                                   opt.verbose, &status);
+  if (c.link == NULL || (source = lmsim_open_shot_source (&shot_options, &status)) == NULL)
     goto out;
 
   c.opt = &opt;
@@ -1082,36 +1106,8 @@ lmsim_open_connect_main (int    argc,
   c.rand = shot_options.seed >= 0 ? g_rand_new_with_seed ((guint32) shot_options.seed) : g_rand_new ();
 
   if (opt.oversize)
-    oversize_after = MAX (1, shot_options.count / 2);
-  start = g_get_monotonic_time ();
-  for (guint i = 0; shot_options.count == 0 || i < (guint) shot_options.count; i++)
-    {
-      g_autoptr(FcShot) shot = lmsim_shot_source_next (source);
-      guint number = i + 1;
-      gboolean last = shot_options.count > 0 && number == (guint) shot_options.count;
-
-      if (!idle_until (&c, lmsim_shot_options_due_time (&shot_options, start, i)))
-        break;
-      run_shot (&c, shot, number);
-      if (lmsim_connection_gave_up (c.link) || lmsim_interrupted ())
-        break;
-
-      if (opt.garbage_every > 0 && number % opt.garbage_every == 0)
-        send_garbage (&c);
-      if (opt.stop_heartbeats_after > 0 && number == (guint) opt.stop_heartbeats_after)
-        {
-          c.heartbeats = FALSE;
-          lmsim_say (TRUE, "heartbeats stop now (--fault-stop-heartbeats-after)");
-        }
-      if (oversize_after == number)
-        send_oversize (&c);
-      if (opt.disconnect_every > 0 && number % opt.disconnect_every == 0 && !last)
-        {
-          lmsim_connection_drop (c.link, "--fault-disconnect-every");
-          if (!lmsim_connection_ensure (c.link))
-            break;
-        }
-    }
+    c.oversize_after = MAX (1, shot_options.count / 2);
+  lmsim_connection_run_shots (c.link, source, &shot_options, opt.disconnect_every, &shot_loop, &c);
 
   /* Late replies (to resends, duplicates, heartbeats) are still counted
    * before the connection closes. */
