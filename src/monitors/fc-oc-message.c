@@ -4,6 +4,7 @@
 #include "fc-oc-message.h"
 
 #include "fc-error.h"
+#include "fc-json-depth.h"
 #include "fc-json-writer.h"
 
 #include <json-glib/json-glib.h>
@@ -305,42 +306,6 @@ set_range_error (GError      **error,
                info->label, buf, g_str_has_prefix (symbol, "°") ? "" : " ", symbol);
 }
 
-/* Refuses nesting deeper than MAX_NESTING, counting brackets outside
- * strings; everything else is left for the parser to judge. */
-static gboolean
-nesting_ok (const guint8 *data,
-            gsize         len)
-{
-  gboolean in_string = FALSE;
-  gboolean escape = FALSE;
-  guint depth = 0;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      guint8 c = data[i];
-
-      if (in_string)
-        {
-          if (escape)
-            escape = FALSE;
-          else if (c == '\\')
-            escape = TRUE;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '{' || c == '[')
-        {
-          if (++depth > MAX_NESTING)
-            return FALSE;
-        }
-      else if ((c == '}' || c == ']') && depth > 0)
-        depth--;
-    }
-  return TRUE;
-}
-
 /* ---- blocks ------------------------------------------------------------ */
 
 /* Ball values as sent, converted to SI; strict, because a shot stands
@@ -583,7 +548,7 @@ fc_oc_message_parse (const guint8  *data,
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (len == 0 || len > G_MAXSSIZE || !nesting_ok (data, len))
+  if (len == 0 || len > G_MAXSSIZE || !fc_json_depth_ok (data, len, MAX_NESTING))
     {
       g_set_error_literal (error, FC_ERROR, FC_ERROR_INVALID_INPUT, "Bad JSON data");
       return NULL;
