@@ -3,10 +3,9 @@
 
 #include "fc-e6-server.h"
 
-#include <json-glib/json-glib.h>
-#include <math.h>
 #include <string.h>
 
+#include "fc-e6-message.h"
 #include "fc-error.h"
 #include "fc-json-writer.h"
 #include "fc-listen-address.h"
@@ -98,126 +97,6 @@ reply_handshake (void)
   return g_strdup_printf ("{\"Challenge\":\"%s\",\"E6Version\":\"2, 0, 0, 0\","
                           "\"ProtocolVersion\":\"1.0.0.5\",\"RequiredProtocolVersion\":\"1.0.0.0\","
                           "\"Type\":\"Handshake\"}", challenge);
-}
-
-/* ---- message parsing ------------------------------------------------------- */
-
-double
-fc_e6_spin_axis_to_store (double axis)
-{
-  /* protocols.md §3: the app's axis runs 0–360 with small values tilted
-   * left; 350 is 10° to the right. */
-  double value = -(axis < 90 ? axis : axis - 360);
-
-  return value == 0 ? 0.0 : value;   /* no -0 in the store */
-}
-
-/* Numbers may come as JSON numbers or as numeric strings. */
-static gboolean
-get_number (JsonObject *object,
-            const char *key,
-            double     *value)
-{
-  JsonNode *node = json_object_get_member (object, key);
-  GType type;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-  type = json_node_get_value_type (node);
-  if (type == G_TYPE_INT64)
-    *value = (double) json_node_get_int (node);
-  else if (type == G_TYPE_DOUBLE)
-    *value = json_node_get_double (node);
-  else if (type == G_TYPE_STRING)
-    {
-      const char *text = json_node_get_string (node);
-      char *end = NULL;
-
-      if (text == NULL || *text == '\0')
-        return FALSE;
-      *value = g_ascii_strtod (text, &end);
-      while (end && g_ascii_isspace (*end))
-        end++;
-      if (end == NULL || *end != '\0')
-        return FALSE;
-    }
-  else
-    return FALSE;
-  return isfinite (*value);
-}
-
-static void
-set_from (FcShot      *shot,
-          JsonObject  *object,
-          const char  *key,
-          FcShotField  field,
-          FcUnit       unit)
-{
-  double value;
-
-  if (get_number (object, key, &value))
-    fc_shot_set (shot, field, fc_unit_to_si (unit, value));
-}
-
-/* Ball data in SI; NULL with @details set when it cannot make a shot. */
-static FcShot *
-parse_ball_data (JsonObject  *message,
-                 char       **details)
-{
-  JsonNode *node = json_object_get_member (message, "BallData");
-  JsonObject *ball;
-  g_autoptr(FcShot) shot = fc_shot_new ();
-  double value;
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    {
-      *details = g_strdup ("SetBallData without a BallData object.");
-      return NULL;
-    }
-  ball = json_node_get_object (node);
-  if (!get_number (ball, "BallSpeed", &value) || value <= 0)
-    {
-      *details = g_strdup ("Ball data without a usable BallSpeed.");
-      return NULL;
-    }
-  /* Speeds are mph in every app version seen so far (protocols.md §3). */
-  fc_shot_set (shot, FC_FIELD_BALL_SPEED, fc_unit_to_si (FC_UNIT_MILES_PER_HOUR, value));
-  set_from (shot, ball, "LaunchAngle", FC_FIELD_LAUNCH_ANGLE, FC_UNIT_DEGREES);
-  set_from (shot, ball, "LaunchDirection", FC_FIELD_LAUNCH_DIRECTION, FC_UNIT_DEGREES);
-  set_from (shot, ball, "BackSpin", FC_FIELD_BACK_SPIN, FC_UNIT_RPM);
-  set_from (shot, ball, "SideSpin", FC_FIELD_SIDE_SPIN, FC_UNIT_RPM);
-  if (get_number (ball, "SpinAxis", &value))
-    fc_shot_set (shot, FC_FIELD_SPIN_AXIS, fc_e6_spin_axis_to_store (value));
-  /* A 0 total next to a real back/side pair is a placeholder, not a
-   * measurement: derive it like a missing one. */
-  if (get_number (ball, "TotalSpin", &value) &&
-      !(value == 0 && (fc_shot_has (shot, FC_FIELD_BACK_SPIN) || fc_shot_has (shot, FC_FIELD_SIDE_SPIN))))
-    fc_shot_set (shot, FC_FIELD_SPIN_RATE, value);
-  fc_shot_complete_spin (shot);
-  return g_steal_pointer (&shot);
-}
-
-static FcShot *
-parse_club_data (JsonObject  *message,
-                 char       **details)
-{
-  JsonNode *node = json_object_get_member (message, "ClubData");
-  JsonObject *club;
-  g_autoptr(FcShot) shot = fc_shot_new ();
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    {
-      *details = g_strdup ("SetClubData without a ClubData object.");
-      return NULL;
-    }
-  club = json_node_get_object (node);
-  set_from (shot, club, "ClubHeadSpeed", FC_FIELD_CLUB_SPEED, FC_UNIT_MILES_PER_HOUR);
-  set_from (shot, club, "ClubAngleFace", FC_FIELD_FACE_ANGLE, FC_UNIT_DEGREES);
-  set_from (shot, club, "ClubAnglePath", FC_FIELD_CLUB_PATH, FC_UNIT_DEGREES);
-  /* The R10 reports 0 club speed when it did not see the club. */
-  if (fc_shot_has (shot, FC_FIELD_CLUB_SPEED) && fc_shot_get (shot, FC_FIELD_CLUB_SPEED) <= 0)
-    fc_shot_unset (shot, FC_FIELD_CLUB_SPEED);
-  return g_steal_pointer (&shot);
 }
 
 /* ---- shots ------------------------------------------------------------------ */
@@ -314,113 +193,89 @@ on_message (FcPeerConnection *conn,
   App *app = user_data;
   FcHub *hub = app->peer.hub;
   const char *peer = fc_peer_connection_get_peer (conn);
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(FcE6Message) message = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *details = NULL;
   gsize len;
-  const char *data = g_bytes_get_data (bytes, &len);
-  JsonNode *root;
-  JsonObject *message;
-  const char *type;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
 
-  if (!json_parser_load_from_data (parser, data, len, &error) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  message = fc_e6_message_parse (data, len, &error);
+  if (message == NULL)
     {
-      g_autofree char *why = g_strdup_printf ("Bad JSON data: %s",
-                                              error ? error->message : "not an object");
-
-      g_message ("%s: %s", peer, why);
-      fc_peer_connection_send (conn, reply_ack ("Unknown", why));
-      return;
-    }
-  message = json_node_get_object (root);
-  type = json_object_has_member (message, "Type") ? json_object_get_string_member_with_default (message, "Type", NULL)
-                                                  : NULL;
-  if (type == NULL)
-    {
-      g_message ("%s: a message without a Type", peer);
-      fc_peer_connection_send (conn, reply_ack ("Unknown", "Message without a Type."));
+      g_message ("%s: %s", peer, error->message);
+      fc_peer_connection_send (conn, reply_ack ("Unknown", error->message));
       return;
     }
 
-  fc_hub_monitor_message (hub, app->peer.monitor_id, NULL, strcmp (type, "Pong") == 0);
+  fc_hub_monitor_message (hub, app->peer.monitor_id, NULL, message->kind == FC_E6_MESSAGE_PONG);
 
-  if (strcmp (type, "Handshake") == 0)
-    fc_peer_connection_send (conn, reply_handshake ());
-  else if (strcmp (type, "Challenge") == 0)
+  switch (message->kind)
     {
+    case FC_E6_MESSAGE_HANDSHAKE:
+      fc_peer_connection_send (conn, reply_handshake ());
+      break;
+    case FC_E6_MESSAGE_CHALLENGE:
       fc_peer_connection_send (conn, g_strdup ("{\"Success\":\"true\",\"Type\":\"Authentication\"}"));
       /* The app arms the monitor once authenticated. */
       fc_hub_monitor_update (hub, app->peer.monitor_id, NULL, NULL, FC_MONITOR_READY);
-    }
-  else if (strcmp (type, "Pong") == 0)
-    {
+      break;
+    case FC_E6_MESSAGE_PONG:
       app->pings_unanswered = 0;
       if (app->flagged_silent)
         {
           app->flagged_silent = FALSE;
           g_message ("%s: answering pings again", peer);
         }
-    }
-  else if (strcmp (type, "SetClubType") == 0)
-    {
-      const char *club = json_object_get_string_member_with_default (message, "ClubType", NULL);
-
-      if (club == NULL || *club == '\0' || !g_utf8_validate (club, -1, NULL))
-        fc_peer_connection_send (conn, reply_ack (type, "SetClubType without a ClubType."));
-      else
+      break;
+    case FC_E6_MESSAGE_SET_CLUB_TYPE:
+      if (message->details == NULL)
         {
           g_free (app->club);
-          app->club = g_strdup (club);
-          fc_peer_connection_send (conn, reply_ack (type, "Success."));
+          app->club = g_steal_pointer (&message->club_type);
         }
-    }
-  else if (strcmp (type, "SetBallData") == 0)
-    {
-      FcShot *ball = parse_ball_data (message, &details);
-
-      if (ball == NULL)
-        {
-          g_message ("%s: %s", peer, details);
-          fc_peer_connection_send (conn, reply_ack (type, details));
-        }
+      fc_peer_connection_send (conn, reply_ack (message->type,
+                                                message->details ? message->details : "Success."));
+      break;
+    case FC_E6_MESSAGE_SET_BALL_DATA:
+      if (message->details != NULL)
+        g_message ("%s: %s", peer, message->details);
       else
         {
           g_clear_pointer (&app->ball, fc_shot_free);
-          app->ball = ball;
+          app->ball = g_steal_pointer (&message->shot);
           g_clear_pointer (&app->ball_raw, g_bytes_unref);
           app->ball_raw = g_bytes_ref (bytes);
-          fc_peer_connection_send (conn, reply_ack (type, "Success."));
         }
-    }
-  else if (strcmp (type, "SetClubData") == 0)
-    {
-      FcShot *club = parse_club_data (message, &details);
-
-      if (club == NULL)
-        {
-          g_message ("%s: %s", peer, details);
-          fc_peer_connection_send (conn, reply_ack (type, details));
-        }
+      fc_peer_connection_send (conn, reply_ack (message->type,
+                                                message->details ? message->details : "Success."));
+      break;
+    case FC_E6_MESSAGE_SET_CLUB_DATA:
+      if (message->details != NULL)
+        g_message ("%s: %s", peer, message->details);
       else
         {
           g_clear_pointer (&app->club_data, fc_shot_free);
-          app->club_data = club;
+          app->club_data = g_steal_pointer (&message->shot);
           g_clear_pointer (&app->club_raw, g_bytes_unref);
           app->club_raw = g_bytes_ref (bytes);
-          fc_peer_connection_send (conn, reply_ack (type, "Success."));
         }
+      fc_peer_connection_send (conn, reply_ack (message->type,
+                                                message->details ? message->details : "Success."));
+      break;
+    case FC_E6_MESSAGE_SEND_SHOT:
+      send_shot (app, fc_peer_connection_reserve (conn));
+      break;
+    case FC_E6_MESSAGE_DISCONNECT:
+      /* Close only after replies still due are written. */
+      fc_peer_connection_close_when_flushed (conn, "the app disconnected");
+      break;
+    case FC_E6_MESSAGE_OTHER:
+    default:
+      /* Newer app versions add message types; answering them with
+       * something the app does not expect could confuse it more than
+       * silence does. */
+      g_message ("%s: ignored a message of unknown Type “%s”", peer, message->type);
+      break;
     }
-  else if (strcmp (type, "SendShot") == 0)
-    send_shot (app, fc_peer_connection_reserve (conn));
-  else if (strcmp (type, "Disconnect") == 0)
-    /* Close only after replies still due are written. */
-    fc_peer_connection_close_when_flushed (conn, "the app disconnected");
-  else
-    /* Newer app versions add message types; answering them with
-     * something the app does not expect could confuse it more than
-     * silence does. */
-    g_message ("%s: ignored a message of unknown Type “%s”", peer, type);
 }
 
 static char *

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "fc-e6-message.h"
 #include "fc-hub.h"
 #include "fc-open-connect-server.h"
 
@@ -48,9 +49,5 @@ gboolean    fc_e6_server_listen         (FcE6Server                *self,
 guint16     fc_e6_server_get_port       (FcE6Server                *self);
 void        fc_e6_server_stop           (FcE6Server                *self);
 guint       fc_e6_server_get_n_connections (FcE6Server             *self);
-
-/* The app's 0–360 spin axis (protocols.md section 3) in the store's
- * convention (degrees, positive tilts right). */
-double      fc_e6_spin_axis_to_store    (double                     axis);
 
 G_END_DECLS
