@@ -8,6 +8,14 @@
 #include <string.h>
 
 #include "fc-error.h"
+#include "fc-json-depth.h"
+
+/* E6 messages are two levels deep; json-glib recurses, so deeper input
+ * is refused before it reaches the parser (see fc-json-depth.h). */
+#define MAX_NESTING 32
+
+/* An error goes back to the app as an ACK's Details and into the log. */
+#define MAX_ERROR_BYTES 160
 
 static const struct {
   const char      *type;
@@ -31,6 +39,68 @@ fc_e6_spin_axis_to_store (double axis)
   double value = -(axis < 90 ? axis : axis - 360);
 
   return value == 0 ? 0.0 : value;   /* no -0 in the store */
+}
+
+/* A string member, or NULL when absent or not a string (json-glib's
+ * _with_default getters are critical on objects and arrays). */
+static const char *
+get_string (JsonObject *object,
+            const char *key)
+{
+  JsonNode *node = json_object_get_member (object, key);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+/* json-glib quotes the offending input in its messages, invalid UTF-8
+ * and line breaks included: make it one short line of UTF-8. */
+static char *
+one_line (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (out->len + (g_utf8_next_char (p) - p) > MAX_ERROR_BYTES)
+        {
+          g_string_append (out, "…");
+          break;
+        }
+      if (g_unichar_iscntrl (c))
+        g_string_append_c (out, ' ');
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Every value possible, or @details says which is not: an impossible
+ * value refused here reaches the app with its reason at once, instead
+ * of the whole shot being refused by the store after SendShot. */
+static gboolean
+values_possible (const FcShot  *shot,
+                 const char    *what,
+                 char         **details)
+{
+  for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
+    if (fc_shot_has (shot, f) && !fc_shot_field_check (f, fc_shot_get (shot, f), NULL))
+      {
+        const FcShotFieldInfo *info = fc_shot_field_get_info (f);
+        const char *symbol = fc_unit_get_symbol (fc_quantity_get_si_unit (info->quantity));
+        char value[G_ASCII_DTOSTR_BUF_SIZE];
+
+        g_ascii_formatd (value, sizeof value, "%.6g", fc_shot_get (shot, f));
+        /* "95°" but "402.336 m/s" */
+        *details = g_strdup_printf ("%s refused: %s of %s%s%s is impossible.", what, info->label,
+                                    value, g_str_has_prefix (symbol, "°") ? "" : " ", symbol);
+        return FALSE;
+      }
+  return TRUE;
 }
 
 /* Numbers may come as JSON numbers or as numeric strings. */
@@ -115,6 +185,8 @@ parse_ball_data (JsonObject  *message,
       !(value == 0 && (fc_shot_has (shot, FC_FIELD_BACK_SPIN) || fc_shot_has (shot, FC_FIELD_SIDE_SPIN))))
     fc_shot_set (shot, FC_FIELD_SPIN_RATE, value);
   fc_shot_complete_spin (shot);
+  if (!values_possible (shot, "Ball data", details))
+    return NULL;
   return g_steal_pointer (&shot);
 }
 
@@ -138,7 +210,25 @@ parse_club_data (JsonObject  *message,
   /* The R10 reports 0 club speed when it did not see the club. */
   if (fc_shot_has (shot, FC_FIELD_CLUB_SPEED) && fc_shot_get (shot, FC_FIELD_CLUB_SPEED) <= 0)
     fc_shot_unset (shot, FC_FIELD_CLUB_SPEED);
+  if (!values_possible (shot, "Club data", details))
+    return NULL;
   return g_steal_pointer (&shot);
+}
+
+FcShot *
+fc_e6_shot_assemble (const FcShot *ball,
+                     const FcShot *club)
+{
+  FcShot *shot;
+
+  g_return_val_if_fail (ball != NULL, NULL);
+
+  shot = fc_shot_copy (ball);
+  if (club)
+    for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
+      if (fc_shot_has (club, f))
+        fc_shot_set (shot, f, fc_shot_get (club, f));
+  return shot;
 }
 
 void
@@ -168,16 +258,22 @@ fc_e6_message_parse (const guint8  *data,
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (len > G_MAXSSIZE || !fc_json_depth_ok (data, len, MAX_NESTING))
+    {
+      g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT,
+                   "Bad JSON data: nested deeper than %d levels", MAX_NESTING);
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, (const char *) data, (gssize) len, &json_error) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT, "Bad JSON data: %s",
-                   json_error ? json_error->message : "not an object");
+      g_autofree char *why = one_line (json_error ? json_error->message : "not an object");
+
+      g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT, "Bad JSON data: %s", why);
       return NULL;
     }
   object = json_node_get_object (root);
-  type = json_object_has_member (object, "Type") ? json_object_get_string_member_with_default (object, "Type", NULL)
-                                                 : NULL;
+  type = get_string (object, "Type");
   if (type == NULL)
     {
       g_set_error_literal (error, FC_ERROR, FC_ERROR_INVALID_INPUT, "Message without a Type.");
@@ -195,7 +291,7 @@ fc_e6_message_parse (const guint8  *data,
     {
     case FC_E6_MESSAGE_SET_CLUB_TYPE:
       {
-        const char *club = json_object_get_string_member_with_default (object, "ClubType", NULL);
+        const char *club = get_string (object, "ClubType");
 
         if (club == NULL || *club == '\0' || !g_utf8_validate (club, -1, NULL))
           message->details = g_strdup ("SetClubType without a ClubType.");

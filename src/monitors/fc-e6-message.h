@@ -43,6 +43,12 @@ FcE6Message *fc_e6_message_parse (const guint8  *data,
                                   GError       **error);
 void         fc_e6_message_free  (FcE6Message   *message);
 
+/* The shot a SendShot stores: the ball values, with the club values of
+ * the SetClubData since the last shot (@club may be NULL). Source fields
+ * unset. */
+FcShot      *fc_e6_shot_assemble (const FcShot  *ball,
+                                  const FcShot  *club);
+
 /* The app's 0–360 spin axis (protocols.md section 3) in the store's
  * convention (degrees, positive tilts right). */
 double       fc_e6_spin_axis_to_store (double    axis);

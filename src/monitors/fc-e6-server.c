@@ -153,11 +153,7 @@ send_shot (App         *app,
       return;
     }
 
-  shot = fc_shot_copy (app->ball);
-  if (app->club_data)
-    for (guint f = 0; f < FC_SHOT_N_FIELDS; f++)
-      if (fc_shot_has (app->club_data, f))
-        fc_shot_set (shot, f, fc_shot_get (app->club_data, f));
+  shot = fc_e6_shot_assemble (app->ball, app->club_data);
   shot->source_kind = FC_SOURCE_DEVICE;
   shot->source_protocol = g_strdup ("garmin-e6");
   shot->source_detail = g_strdup (fc_peer_connection_get_peer (conn));

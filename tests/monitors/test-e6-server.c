@@ -321,6 +321,120 @@ test_bad_input (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (shots->len, ==, 0);
 }
 
+/* Input that made json-glib critical (a Type or ClubType that is an
+ * object or array: fatal under G_DEBUG=fatal-criticals), values no ball
+ * can have (acknowledged, then refused by the store after SendShot), and
+ * nesting that json-glib would recurse into. Found by fuzz-e6. */
+static void
+test_hostile_input (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(ReceiverPeer) peer = peer_new (fx->port, 11);
+  g_autoptr(GPtrArray) shots = NULL;
+  g_autoptr(GString) deep = g_string_new ("{\"Type\":\"SetBallData\",\"BallData\":");
+  g_autofree char *ball = g_strdup_printf (BALL_FMT, "130", "2");
+
+  for (guint i = 0; i < 20000; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 20000; i++)
+    g_string_append_c (deep, ']');
+  g_string_append_c (deep, '}');
+
+  receiver_peer_send (peer, "{\"Type\":{}}");
+  receiver_peer_send (peer, "{\"Type\":\"SetClubType\",\"ClubType\":[]}");
+  receiver_peer_send (peer, "{\"BallData\":{\"BallSpeed\":1000,\"LaunchAngle\":12},\"Type\":\"SetBallData\"}");
+  receiver_peer_send (peer, "{\"Type\":\"SendShot\"}");
+  receiver_peer_send (peer, "{\"ClubData\":{\"ClubHeadSpeed\":9000},\"Type\":\"SetClubData\"}");
+  receiver_peer_send (peer, deep->str);
+  receiver_peer_send (peer, ball);
+  receiver_peer_send (peer, "{\"Type\":\"SendShot\"}");
+  peer_run (fx, peer);
+
+  g_assert_cmpuint (peer->replies->len, ==, 11);
+  g_assert_cmpstr (peer->replies->pdata[0], ==,
+                   "{\"Details\":\"Message without a Type.\",\"SubType\":\"Unknown\",\"Type\":\"ACK\"}");
+  g_assert_cmpstr (peer->replies->pdata[1], ==,
+                   "{\"Details\":\"SetClubType without a ClubType.\",\"SubType\":\"SetClubType\",\"Type\":\"ACK\"}");
+  g_assert_cmpstr (peer->replies->pdata[2], ==,
+                   "{\"Details\":\"Ball data refused: Ball speed of 447.04 m/s is impossible.\","
+                   "\"SubType\":\"SetBallData\",\"Type\":\"ACK\"}");
+  g_assert_cmpstr (peer->replies->pdata[3], ==,
+                   "{\"Details\":\"No ball data to send: SetBallData first.\",\"SubType\":\"SendShot\",\"Type\":\"ACK\"}");
+  g_assert_cmpstr (peer->replies->pdata[4], ==,
+                   "{\"Details\":\"Club data refused: Club speed of 4023.36 m/s is impossible.\","
+                   "\"SubType\":\"SetClubData\",\"Type\":\"ACK\"}");
+  g_assert_cmpstr (peer->replies->pdata[5], ==,
+                   "{\"Details\":\"Bad JSON data: nested deeper than 32 levels\",\"SubType\":\"Unknown\",\"Type\":\"ACK\"}");
+  g_assert_cmpstr (peer->replies->pdata[6], ==, ACK ("SetBallData"));
+  g_assert_cmpstr (peer->replies->pdata[7], ==, ACK ("SendShot"));
+  g_assert_cmpstr (peer->replies->pdata[9], ==, SHOT_COMPLETE);
+  g_assert_false (peer->closed_by_server);
+
+  /* The refused club data did not ride along with the good shot. */
+  shots = receiver_stored_shots (fx->rh.db);
+  g_assert_cmpuint (shots->len, ==, 1);
+  g_assert_false (fc_shot_has (shots->pdata[0], FC_FIELD_CLUB_SPEED));
+}
+
+/* Nesting far past the receiver's message cap, straight into the
+ * parser: json-glib recursed once per level and ran out of stack
+ * (a crash at about 100,000 levels on Linux, far fewer on Windows). */
+static void
+test_message_deep_nesting (void)
+{
+  g_autoptr(GString) deep = g_string_new ("{\"Type\":\"SetBallData\",\"BallData\":");
+  g_autoptr(FcE6Message) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 400000; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 400000; i++)
+    g_string_append_c (deep, ']');
+  g_string_append_c (deep, '}');
+  message = fc_e6_message_parse ((const guint8 *) deep->str, deep->len, &error);
+  g_assert_null (message);
+  g_assert_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT);
+  g_assert_cmpstr (error->message, ==, "Bad JSON data: nested deeper than 32 levels");
+}
+
+/* json-glib quotes the bad input in its message, bytes of a broken
+ * escape that are not UTF-8 included: the error (an ACK's Details and
+ * a log line) must still be one short line of UTF-8. Found by fuzz-e6. */
+static void
+test_message_error_text (void)
+{
+  const char *inputs[] = {
+    "{\"ClubType\":\"S\\u00e9pt \\u`83c\\udfcc\",\"Type\":\"SetClubType\"}",
+    "{\"Type\":\n\nfoo}",
+    "{\"Type\":\"SetBallData\" \"BallData\":{}}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
+    {
+      g_autoptr(FcE6Message) message = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GString) long_input = g_string_new ("{\"Type\":\"");
+
+      message = fc_e6_message_parse ((const guint8 *) inputs[i], strlen (inputs[i]), &error);
+      g_assert_null (message);
+      g_assert_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT);
+      g_assert_true (g_str_has_prefix (error->message, "Bad JSON data: "));
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+      g_assert_null (strchr (error->message, '\n'));
+      g_assert_cmpuint (strlen (error->message), <=, 200);
+
+      /* The same with the quoted input long. */
+      for (guint j = 0; j < 2000; j++)
+        g_string_append (long_input, "\xc3\xa9");
+      g_string_append (long_input, inputs[i] + 9);
+      g_clear_error (&error);
+      g_clear_pointer (&message, fc_e6_message_free);
+      message = fc_e6_message_parse ((const guint8 *) long_input->str, long_input->len, &error);
+      g_assert_null (message);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+      g_assert_cmpuint (strlen (error->message), <=, 200);
+    }
+}
+
 static void
 test_oversize_and_allowlist (Fixture *fx, gconstpointer data)
 {
@@ -456,12 +570,15 @@ main (int argc, char *argv[])
   ADD ("derived-spin", 0, test_derived_spin);
   ADD ("resend-stored-once", 0, test_resend_stored_once);
   ADD ("bad-input", 0, test_bad_input);
+  ADD ("hostile-input", 0, test_hostile_input);
   ADD ("oversize-and-allowlist", 0, test_oversize_and_allowlist);
   ADD ("ping-pong", 50, test_ping_pong);
   ADD ("silence", 50, test_silence);
   ADD ("listen-errors", 0, test_listen_errors);
   ADD ("lmsim", 0, test_lmsim);
 #undef ADD
+  g_test_add_func ("/e6-message/deep-nesting", test_message_deep_nesting);
+  g_test_add_func ("/e6-message/error-text", test_message_error_text);
 
   return g_test_run ();
 }
