@@ -12,6 +12,7 @@
  * libFuzzer build.
  *
  * Environment: FUZZ_CORPUS (directory; or pass paths as arguments),
+ * FUZZ_DICT (a libFuzzer dictionary of the target's tokens),
  * FUZZ_SECONDS, FUZZ_RUNS, FUZZ_SEED. A crashing input is written to
  * ./fuzz-crash-<seed>-<run>.bin before the process dies.
  */
@@ -124,6 +125,62 @@ static const char *tokens[] = {
   "\"LaunchMonitorIsReady\":", "\"VerticalFaceImpact\":",
 };
 
+/* Tokens of the target's own protocol, from a libFuzzer dictionary
+ * (FUZZ_DICT): the same file serves both drivers. */
+static GPtrArray *dict;
+
+static int
+hex_digit (char c)
+{
+  return g_ascii_isxdigit (c) ? g_ascii_xdigit_value (c) : -1;
+}
+
+/* libFuzzer's format: one token a line, `name="value"` or `"value"`,
+ * with \\, \" and \xAB escapes; '#' starts a comment line. */
+static void
+load_dict (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, &error))
+    g_error ("dictionary %s: %s", path, error->message);
+  dict = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *p = g_strstrip (lines[i]);
+      g_autoptr(GByteArray) token = g_byte_array_new ();
+      const char *end;
+
+      if (*p == '\0' || *p == '#')
+        continue;
+      p = strchr (p, '"');
+      end = p ? strrchr (p, '"') : NULL;
+      if (p == NULL || end == p)
+        g_error ("dictionary %s, line %u: no quoted token", path, i + 1);
+      for (p++; p < end; p++)
+        {
+          guint8 c = (guint8) *p;
+
+          if (c == '\\' && p + 1 < end)
+            {
+              p++;
+              if (*p == 'x' && p + 2 < end && hex_digit (p[1]) >= 0 && hex_digit (p[2]) >= 0)
+                {
+                  c = (guint8) (hex_digit (p[1]) * 16 + hex_digit (p[2]));
+                  p += 2;
+                }
+              else
+                c = (guint8) *p;
+            }
+          g_byte_array_append (token, &c, 1);
+        }
+      g_ptr_array_add (dict, g_byte_array_free_to_bytes (g_steal_pointer (&token)));
+    }
+}
+
 static guint32
 rnd (GRand   *rand,
      guint32  bound)
@@ -185,12 +242,21 @@ mutate (GByteArray *a,
           }
           break;
         case 5:
-        case 6:   /* a token */
-          {
-            const char *t = tokens[rnd (rand, G_N_ELEMENTS (tokens))];
+        case 6:   /* a token, of the dictionary half of the time when there is one */
+          if (dict != NULL && dict->len > 0 && rnd (rand, 2))
+            {
+              GBytes *t = g_ptr_array_index (dict, rnd (rand, dict->len));
+              gsize n;
+              const guint8 *bytes = g_bytes_get_data (t, &n);
 
-            insert_bytes (a, at, (const guint8 *) t, strlen (t));
-          }
+              insert_bytes (a, at, bytes, n);
+            }
+          else
+            {
+              const char *t = tokens[rnd (rand, G_N_ELEMENTS (tokens))];
+
+              insert_bytes (a, at, (const guint8 *) t, strlen (t));
+            }
           break;
         case 7:   /* splice: our head, another input's tail */
           {
@@ -248,10 +314,24 @@ main (int argc, char *argv[])
   guint64 runs = 0;
   guint corpus_size;
   gint64 start, deadline, elapsed;
+  g_autofree char *name = g_path_get_basename (argv[0]);
 
-  signal (SIGABRT, on_crash);
-  signal (SIGSEGV, on_crash);
-  signal (SIGTRAP, on_crash);   /* g_error() under G_DEBUG=fatal-* */
+  {
+    /* A stack overflow (deep JSON) raises SIGSEGV with no stack left:
+     * the handler runs on its own, so that the input is still saved. */
+    static guint8 alt_stack[64 * 1024];
+    stack_t ss = { .ss_sp = alt_stack, .ss_size = sizeof alt_stack };
+    struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_ONSTACK };
+
+    sigaltstack (&ss, NULL);
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGABRT, &sa, NULL);
+    sigaction (SIGSEGV, &sa, NULL);
+    sigaction (SIGBUS, &sa, NULL);
+    sigaction (SIGTRAP, &sa, NULL);   /* g_error() under G_DEBUG=fatal-* */
+  }
+  if (g_getenv ("FUZZ_DICT") != NULL && *g_getenv ("FUZZ_DICT") != '\0')
+    load_dict (g_getenv ("FUZZ_DICT"));
 
   for (int i = 1; i < argc; i++)
     load_path (argv[i], pool);
@@ -297,9 +377,9 @@ main (int argc, char *argv[])
     }
 
   elapsed = g_get_monotonic_time () - start;
-  g_print ("fuzz-open-connect: %u corpus inputs, %" G_GUINT64_FORMAT " inputs ran in %.1f s "
+  g_print ("%s: %u corpus inputs, %" G_GUINT64_FORMAT " inputs ran in %.1f s "
            "(%.0f exec/s), seed %" G_GUINT64_FORMAT ", no failures\n",
-           corpus_size, runs, elapsed / 1e6,
+           name, corpus_size, runs, elapsed / 1e6,
            elapsed > 0 ? runs / (elapsed / 1e6) : 0.0, seed);
   return 0;
 }
