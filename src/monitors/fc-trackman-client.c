@@ -12,6 +12,7 @@
 #include "fc-error.h"
 #include "fc-ssdp.h"
 #include "fc-trackman-measurement.h"
+#include "fc-trackman-message.h"
 
 #define MONITOR_KIND        "trackman"
 #define SOURCE_PROTOCOL     "trackman4-ws"
@@ -123,40 +124,6 @@ string_member (JsonObject *o,
   return NULL;
 }
 
-static int
-kind_rank (const char *kind)
-{
-  static const char *const order[] = {
-    "PreLaunchData", "LaunchData", "LiveApex", "FlightData", "Measurement",
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
-    if (g_strcmp0 (kind, order[i]) == 0)
-      return i + 1;
-  return 0;
-}
-
-#define RANK_FINAL 5
-
-/* The text of the first <name>...</name> element: a UPnP description is
- * small and flat enough that a full XML parser buys nothing. */
-static char *
-xml_element (const char *xml,
-             const char *name)
-{
-  g_autofree char *open = g_strdup_printf ("<%s>", name);
-  g_autofree char *close = g_strdup_printf ("</%s>", name);
-  const char *start = strstr (xml, open);
-  const char *end;
-
-  if (start == NULL)
-    return NULL;
-  start += strlen (open);
-  if ((end = strstr (start, close)) == NULL)
-    return NULL;
-  return g_strstrip (g_strndup (start, end - start));
-}
-
 static void
 set_string (char       **field,
             const char  *value)
@@ -182,40 +149,14 @@ set_target (FcTrackmanClient  *self,
             const char        *api_url,
             GError           **error)
 {
-  g_autoptr(GUri) uri = g_uri_parse (ws_url, G_URI_FLAGS_NONE, error);
-  const char *scheme;
+  g_autoptr(FcTrackmanEndpoint) endpoint = fc_trackman_endpoint_new (ws_url, api_url, error);
 
-  if (uri == NULL)
-    {
-      g_prefix_error (error, "TrackMan WebSocket address “%s”: ", ws_url);
-      return FALSE;
-    }
-  scheme = g_uri_get_scheme (uri);
-  if (g_ascii_strcasecmp (scheme, "ws") != 0 && g_ascii_strcasecmp (scheme, "wss") != 0)
-    {
-      g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT,
-                   "TrackMan WebSocket address “%s” must begin with ws:// or wss://", ws_url);
-      return FALSE;
-    }
-  set_string (&self->ws_url, ws_url);
-  g_free (self->device_id);
-  self->device_id = g_strdup_printf ("trackman/%s", g_uri_get_host (uri));
-  g_free (self->peer);
-  self->peer = g_uri_get_port (uri) > 0
-    ? g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri))
-    : g_strdup (g_uri_get_host (uri));
-  g_free (self->api_url);
-  if (api_url)
-    self->api_url = g_strdup (api_url);
-  else
-    {
-      /* The documented layout: the API beside the WebSocket. */
-      g_autoptr(GUri) api = g_uri_build (G_URI_FLAGS_NONE,
-                                         g_ascii_strcasecmp (scheme, "wss") == 0 ? "https" : "http",
-                                         NULL, g_uri_get_host (uri), g_uri_get_port (uri),
-                                         "/api/", NULL, NULL);
-      self->api_url = g_uri_to_string (api);
-    }
+  if (endpoint == NULL)
+    return FALSE;
+  set_string (&self->ws_url, endpoint->ws_url);
+  set_string (&self->device_id, endpoint->device_id);
+  set_string (&self->peer, endpoint->peer);
+  set_string (&self->api_url, endpoint->api_url);
   return TRUE;
 }
 
@@ -298,7 +239,7 @@ pending_flush (FcTrackmanClient *self)
 {
   if (self->pending_id == NULL)
     return;
-  if (self->pending_rank < RANK_FINAL)
+  if (self->pending_rank < FC_TRACKMAN_RANK_FINAL)
     g_message ("%s: shot %s ended without a final Measurement; storing its %s data",
                self->monitor_id, self->pending_id,
                string_member (self->pending_payload, "Kind"));
@@ -318,22 +259,12 @@ on_pending_timeout (gpointer user_data)
 }
 
 static void
-handle_measurement (FcTrackmanClient *self,
-                    JsonObject       *message,
-                    GBytes           *raw)
+handle_measurement (FcTrackmanClient  *self,
+                    FcTrackmanMessage *message)
 {
-  JsonNode *payload_node = json_object_get_member (message, "Payload");
-  JsonObject *payload;
-  const char *id;
-  int rank;
+  const char *id = message->id;
 
-  if (payload_node == NULL || !JSON_NODE_HOLDS_OBJECT (payload_node))
-    return;
-  payload = json_node_get_object (payload_node);
-  id = string_member (message, "Id");
   if (id == NULL)
-    id = string_member (payload, "Id");
-  if (id == NULL || *id == '\0')
     {
       g_debug ("%s: Measurement without an Id ignored", self->monitor_id);
       return;
@@ -345,19 +276,16 @@ handle_measurement (FcTrackmanClient *self,
   if (self->pending_id && strcmp (self->pending_id, id) != 0)
     pending_flush (self);
 
-  rank = kind_rank (string_member (payload, "Kind"));
-  if (self->pending_id == NULL || rank >= self->pending_rank)
+  if (self->pending_id == NULL || message->rank >= self->pending_rank)
     {
-      g_autofree char *id_copy = g_strdup (id);
-
       g_clear_pointer (&self->pending_payload, json_object_unref);
       g_clear_pointer (&self->pending_raw, g_bytes_unref);
-      set_string (&self->pending_id, id_copy);
-      self->pending_payload = json_object_ref (payload);
-      self->pending_raw = g_bytes_ref (raw);
-      self->pending_rank = rank;
+      set_string (&self->pending_id, id);
+      self->pending_payload = json_object_ref (message->payload);
+      self->pending_raw = g_bytes_ref (message->raw);
+      self->pending_rank = message->rank;
     }
-  if (rank == RANK_FINAL)
+  if (message->rank == FC_TRACKMAN_RANK_FINAL)
     {
       pending_flush (self);
       return;
@@ -412,35 +340,28 @@ drop_websocket (FcTrackmanClient *self)
 static void
 on_ws_message (SoupWebsocketConnection *ws,
                gint                     type,
-               GBytes                  *message,
+               GBytes                  *bytes,
                gpointer                 user_data)
 {
   FcTrackmanClient *self = user_data;
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(FcTrackmanMessage) message = NULL;
   g_autoptr(GError) error = NULL;
   gsize len;
-  const char *data = g_bytes_get_data (message, &len);
-  JsonNode *root;
-  JsonObject *obj;
-  const char *msg_type;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
   gint64 now = g_get_monotonic_time ();
 
   self->last_message_at = now;
   /* The unit talks to us, so the next outage starts its back-off from
    * the beginning again. */
   self->backoff_ms = BACKOFF_FIRST_MS;
-  if (!json_parser_load_from_data (parser, data, len, &error))
+  message = fc_trackman_message_parse (data, len, &error);
+  if (message == NULL)
     {
-      g_debug ("%s: not JSON: %s", self->monitor_id, error->message);
+      g_debug ("%s: %s", self->monitor_id, error->message);
       return;
     }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return;
-  obj = json_node_get_object (root);
-  msg_type = string_member (obj, "Type");
 
-  if (g_strcmp0 (msg_type, "Ping") == 0)
+  if (message->kind == FC_TRACKMAN_MESSAGE_PING)
     {
       soup_websocket_connection_send_text (ws, "{\"Type\":\"Pong\"}");
       self->pongs_sent++;
@@ -451,10 +372,10 @@ on_ws_message (SoupWebsocketConnection *ws,
       return;
     }
   fc_hub_monitor_message (self->hub, self->monitor_id, self->device_name, FALSE);
-  if (g_strcmp0 (msg_type, "Acknowledge") == 0)
+  if (message->kind == FC_TRACKMAN_MESSAGE_ACKNOWLEDGE)
     set_state (self, FC_MONITOR_READY);
-  else if (g_strcmp0 (msg_type, "Measurement") == 0)
-    handle_measurement (self, obj, message);
+  else if (message->kind == FC_TRACKMAN_MESSAGE_MEASUREMENT)
+    handle_measurement (self, message);
 }
 
 static void
@@ -632,10 +553,7 @@ on_description (GObject      *source,
   g_autoptr(FcTrackmanClient) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
-  g_autofree char *xml = NULL;
-  g_autofree char *ws_url = NULL;
-  g_autofree char *api_url = NULL;
-  g_autofree char *model = NULL;
+  g_autoptr(FcTrackmanDescription) description = NULL;
   SoupMessage *msg;
   g_autofree char *why = NULL;
 
@@ -657,18 +575,16 @@ on_description (GObject      *source,
       schedule_reconnect (self, why);
       return;
     }
-  xml = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
-  ws_url = xml_element (xml, "webSocket");
-  api_url = xml_element (xml, "api");
-  model = xml_element (xml, "modelName");
-  if (ws_url == NULL || !set_target (self, ws_url, api_url, &error))
+  description = fc_trackman_description_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  if (description->ws_url == NULL ||
+      !set_target (self, description->ws_url, description->api_url, &error))
     {
       why = g_strdup_printf ("the device description names no usable WebSocket%s%s",
                              error ? ": " : "", error ? error->message : "");
       schedule_reconnect (self, why);
       return;
     }
-  set_string (&self->device_name, model ? model : "TrackMan");
+  set_string (&self->device_name, description->model_name ? description->model_name : "TrackMan");
   connect_websocket (self);
 }
 
@@ -683,6 +599,7 @@ fetch_description (FcTrackmanClient *self,
       schedule_reconnect (self, "the description address is not valid");
       return;
     }
+  soup_message_add_flags (msg, SOUP_MESSAGE_NEW_CONNECTION);   /* as in poll_now () */
   soup_session_send_and_read_async (self->http, msg, G_PRIORITY_DEFAULT, self->cancellable,
                                     on_description, g_object_ref (self));
 }
@@ -776,11 +693,9 @@ on_token (GObject      *source,
   g_autoptr(FcTrackmanClient) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *token = NULL;
   SoupMessage *msg;
-  JsonNode *root;
-  const char *token;
-  gint64 expires_in = 3600;
+  gint64 expires_in;
 
   self->poll_in_flight = FALSE;
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
@@ -788,10 +703,8 @@ on_token (GObject      *source,
     return;
   msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   if (body == NULL || soup_message_get_status (msg) != SOUP_STATUS_OK ||
-      !json_parser_load_from_data (parser, g_bytes_get_data (body, NULL),
-                                   g_bytes_get_size (body), NULL) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
-      (token = string_member (json_node_get_object (root), "access_token")) == NULL)
+      !fc_trackman_token_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+                                &token, &expires_in))
     {
       g_autofree char *why = g_strdup_printf ("the TrackMan token endpoint %s refused the "
                                               "client id and secret (HTTP %u)", self->token_url,
@@ -799,8 +712,6 @@ on_token (GObject      *source,
       stop_polling (self, why);
       return;
     }
-  if (json_object_has_member (json_node_get_object (root), "expires_in"))
-    expires_in = json_object_get_int_member (json_node_get_object (root), "expires_in");
   set_string (&self->access_token, token);
   /* A zero or tiny lifetime must not turn polling into a token loop. */
   expires_in = MAX (expires_in, TOKEN_MIN_LIFE_S);
@@ -843,10 +754,8 @@ on_polled (GObject      *source,
   g_autoptr(FcTrackmanClient) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GPtrArray) shots = NULL;
   SoupMessage *msg;
-  JsonNode *root;
-  JsonArray *shots;
   guint status;
 
   self->poll_in_flight = FALSE;
@@ -874,9 +783,8 @@ on_polled (GObject      *source,
       return;
     }
   if (status != SOUP_STATUS_OK ||
-      !json_parser_load_from_data (parser, g_bytes_get_data (body, NULL),
-                                   g_bytes_get_size (body), &error) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_ARRAY (root))
+      (shots = fc_trackman_recent_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+                                         NULL)) == NULL)
     {
       g_autofree char *why = g_strdup_printf ("the TrackMan API answered HTTP %u without a "
                                               "list of shots", status);
@@ -886,28 +794,15 @@ on_polled (GObject      *source,
   self->backoff_ms = BACKOFF_FIRST_MS;
   set_state (self, FC_MONITOR_READY);
   fc_hub_monitor_message (self->hub, self->monitor_id, self->device_name, FALSE);
-  shots = json_node_get_array (root);
-  for (guint i = 0; i < json_array_get_length (shots); i++)
+  for (guint i = 0; i < shots->len; i++)
     {
-      JsonNode *node = json_array_get_element (shots, i);
-      JsonObject *m;
-      const char *id;
-      g_autofree char *text = NULL;
-      g_autoptr(GBytes) raw = NULL;
+      FcTrackmanMessage *shot = g_ptr_array_index (shots, i);
 
-      if (!JSON_NODE_HOLDS_OBJECT (node))
+      /* The list repeats shots on every poll: ids already stored are
+       * skipped. */
+      if (g_hash_table_contains (self->stored_ids, shot->id))
         continue;
-      m = json_node_get_object (node);
-      id = string_member (m, "Id");
-      /* Only final measurements count; the list repeats shots on every
-       * poll, so ids already stored are skipped. */
-      if (id == NULL || g_hash_table_contains (self->stored_ids, id) ||
-          (string_member (m, "Kind") && kind_rank (string_member (m, "Kind")) != RANK_FINAL))
-        continue;
-      text = json_to_string (node, FALSE);
-      raw = g_bytes_new_take (text, strlen (text));
-      text = NULL;
-      submit_measurement (self, id, m, raw, SOURCE_PROTOCOL_REST);
+      submit_measurement (self, shot->id, shot->payload, shot->raw, SOURCE_PROTOCOL_REST);
     }
 }
 
@@ -940,6 +835,12 @@ poll_now (FcTrackmanClient *self)
       soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
                                     bearer);
     }
+  /* A fresh connection per poll: libsoup 3.2 resends a GET by itself
+   * when a kept-alive connection was closed by the peer, and that path
+   * can crash it (see new_message() in src/sync/fc-tus-upload.c). A
+   * unit closing idle connections is what such gateways do; a connect
+   * on the shop LAN every 2 s costs nothing. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NEW_CONNECTION);
   self->poll_in_flight = TRUE;
   soup_session_send_and_read_async (self->http, msg, G_PRIORITY_DEFAULT, self->cancellable,
                                     on_polled, g_object_ref (self));
