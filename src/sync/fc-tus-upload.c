@@ -470,6 +470,16 @@ new_message (FcTusUpload *self,
       return NULL;
     }
   msg = soup_message_new_from_uri (method, uri);
+  /* libsoup (3.2 at least) sends an idempotent request again by itself
+   * when a kept-alive connection turns out to be closed, and that path
+   * can crash it: answered, then completed with its I/O already gone
+   * (seen as a NULL dereference in soup_client_message_io_get_response_
+   * stream under the devcloud's dropped-connection faults, on OPTIONS).
+   * On a connection of its own, a request is never retried by libsoup;
+   * our run retries instead. Costs one connection per OPTIONS, HEAD or
+   * DELETE, i.e. per run, not per chunk. */
+  if (strcmp (method, "OPTIONS") == 0 || strcmp (method, "HEAD") == 0 || strcmp (method, "DELETE") == 0)
+    soup_message_add_flags (msg, SOUP_MESSAGE_NEW_CONNECTION);
   soup_message_headers_replace (soup_message_get_request_headers (msg),
                                 "Tus-Resumable", TUS_VERSION);
   if (self->hook != NULL)
