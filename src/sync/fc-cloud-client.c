@@ -563,6 +563,13 @@ exchange_async (FcCloudClient       *self,
   x->msg = g_object_ref (msg);
   x->buffer = g_byte_array_new ();
   g_task_set_task_data (task, x, (GDestroyNotify) exchange_free);
+  /* libsoup's own resend of an idempotent request on a closed kept-alive
+   * connection can crash it (see new_message() in fc-tus-upload.c): the
+   * API's GET, PUT and DELETE each get a connection of their own. POST
+   * and PATCH are never resent by libsoup. */
+  if (g_strcmp0 (soup_message_get_method (msg), "POST") != 0 &&
+      g_strcmp0 (soup_message_get_method (msg), "PATCH") != 0)
+    soup_message_add_flags (msg, SOUP_MESSAGE_NEW_CONNECTION);
   soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, cancellable, on_exchange_sent, task);
 }
 
