@@ -54,6 +54,20 @@ string_member (JsonObject *o,
   return NULL;
 }
 
+/* json-glib checks that its input is UTF-8 but not what escapes decode
+ * to ("\202" is the byte 0x82): texts are stored and shown, so they are
+ * made valid. */
+static char *
+dup_text (JsonObject *o,
+          const char *key)
+{
+  const char *text = string_member (o, key);
+
+  if (text == NULL)
+    return NULL;
+  return g_utf8_validate (text, -1, NULL) ? g_strdup (text) : g_utf8_make_valid (text, -1);
+}
+
 FcShot *
 fc_trackman_measurement_to_shot (JsonObject  *m,
                                  const char  *where,
@@ -87,9 +101,9 @@ fc_trackman_measurement_to_shot (JsonObject  *m,
       fc_shot_set (shot, measurement_keys[i].field, v);
     }
 
-  shot->device_shot_id = g_strdup (string_member (m, "Id"));
-  shot->device_time = g_strdup (string_member (m, "Time"));
-  shot->club = g_strdup (string_member (m, "Club"));
+  shot->device_shot_id = dup_text (m, "Id");
+  shot->device_time = dup_text (m, "Time");
+  shot->club = dup_text (m, "Club");
   fc_shot_complete_spin (shot);
 
   if (!fc_shot_validate (shot, error))

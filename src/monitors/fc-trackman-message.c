@@ -3,11 +3,18 @@
 
 #include "fc-trackman-message.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "fc-error.h"
+#include "fc-json-depth.h"
 
 #define DEFAULT_TOKEN_LIFE_S 3600
+
+/* A measurement is five levels deep (envelope, Payload, BallTrajectory,
+ * a fit, its coefficients); json-glib recurses, so much deeper input is
+ * refused before it reaches the parser (see fc-json-depth.h). */
+#define MAX_NESTING 64
 
 static const char *
 string_member (JsonObject *o,
@@ -18,6 +25,16 @@ string_member (JsonObject *o,
   if (n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
     return json_node_get_string (n);
   return NULL;
+}
+
+/* A shot's Id: NULL when absent or empty; made valid UTF-8, since
+ * json-glib does not check what escapes decode to ("\202" is 0x82). */
+static char *
+dup_id (const char *id)
+{
+  if (id == NULL || *id == '\0')
+    return NULL;
+  return g_utf8_validate (id, -1, NULL) ? g_strdup (id) : g_utf8_make_valid (id, -1);
 }
 
 int
@@ -38,10 +55,16 @@ parse_json (const guint8  *data,
             gsize          len,
             GError       **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) json_error = NULL;
   JsonNode *root;
 
+  if (len > G_MAXSSIZE || !fc_json_depth_ok (data, len, MAX_NESTING))
+    {
+      g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT, "not JSON: nested deeper than %d levels",
+                   MAX_NESTING);
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, (const char *) data, (gssize) len, &json_error))
     {
       g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT, "not JSON: %s", json_error->message);
@@ -109,7 +132,7 @@ fc_trackman_message_parse (const guint8  *data,
       id = string_member (object, "Id");
       if (id == NULL)
         id = string_member (message->payload, "Id");
-      message->id = id != NULL && *id != '\0' ? g_strdup (id) : NULL;
+      message->id = dup_id (id);
       message->rank = fc_trackman_kind_rank (string_member (message->payload, "Kind"));
     }
   return g_steal_pointer (&message);
@@ -152,11 +175,11 @@ fc_trackman_recent_parse (const guint8  *data,
       id = string_member (m, "Id");
       kind = string_member (m, "Kind");
       /* Only final measurements count. */
-      if (id == NULL || (kind && fc_trackman_kind_rank (kind) != FC_TRACKMAN_RANK_FINAL))
+      if (id == NULL || *id == '\0' || (kind && fc_trackman_kind_rank (kind) != FC_TRACKMAN_RANK_FINAL))
         continue;
       shot = g_new0 (FcTrackmanMessage, 1);
       shot->kind = FC_TRACKMAN_MESSAGE_MEASUREMENT;
-      shot->id = g_strdup (id);
+      shot->id = dup_id (id);
       shot->rank = fc_trackman_kind_rank (kind);
       shot->payload = json_object_ref (m);
       text = json_to_string (node, FALSE);
@@ -164,6 +187,30 @@ fc_trackman_recent_parse (const guint8  *data,
       g_ptr_array_add (shots, shot);
     }
   return g_steal_pointer (&shots);
+}
+
+/* As json_object_get_int_member() read it (null, strings: 0; booleans:
+ * 0 or 1), without its critical on an object or array, and kept between
+ * 0 and G_MAXINT32 so that the client's refresh time cannot overflow. */
+static gint64
+read_lifetime (JsonNode *node)
+{
+  double value;
+
+  if (!JSON_NODE_HOLDS_VALUE (node))
+    return 0;
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_INT64:
+      return CLAMP (json_node_get_int (node), 0, G_MAXINT32);
+    case G_TYPE_DOUBLE:
+      value = json_node_get_double (node);
+      return isnan (value) ? 0 : (gint64) CLAMP (value, 0, G_MAXINT32);
+    case G_TYPE_BOOLEAN:
+      return json_node_get_boolean (node) ? 1 : 0;
+    default:
+      return 0;
+    }
 }
 
 gboolean
@@ -188,7 +235,7 @@ fc_trackman_token_parse (const guint8  *data,
   if ((token = string_member (object, "access_token")) == NULL)
     return FALSE;
   if (json_object_has_member (object, "expires_in"))
-    *expires_in_s = json_object_get_int_member (object, "expires_in");
+    *expires_in_s = read_lifetime (json_object_get_member (object, "expires_in"));
   *access_token = g_strdup (token);
   return TRUE;
 }
@@ -226,6 +273,14 @@ fc_trackman_description_parse (const char *xml,
   description->ws_url = xml_element (text, "webSocket");
   description->api_url = xml_element (text, "api");
   description->model_name = xml_element (text, "modelName");
+  /* It is shown as the monitor's name. */
+  if (description->model_name && !g_utf8_validate (description->model_name, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (description->model_name, -1);
+
+      g_free (description->model_name);
+      description->model_name = valid;
+    }
   return description;
 }
 
@@ -263,6 +318,14 @@ fc_trackman_endpoint_new (const char  *ws_url,
     {
       g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT,
                    "TrackMan WebSocket address “%s” must begin with ws:// or wss://", ws_url);
+      return NULL;
+    }
+  /* "ws:/ws" parses, without a host: there is nothing to connect to,
+   * and the device id would read "trackman/(null)". */
+  if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    {
+      g_set_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT,
+                   "TrackMan WebSocket address “%s” names no host", ws_url);
       return NULL;
     }
   endpoint = g_new0 (FcTrackmanEndpoint, 1);

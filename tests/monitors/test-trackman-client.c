@@ -16,6 +16,8 @@
 #include "fc-hub.h"
 #include "fc-ssdp.h"
 #include "fc-trackman-client.h"
+#include "fc-trackman-measurement.h"
+#include "fc-trackman-message.h"
 #include "lmsim-run.h"
 
 #define WAIT_S 30
@@ -511,10 +513,11 @@ test_final_never_comes (Fixture *fx, gconstpointer data)
 /* ---- REST polling with OAuth ------------------------------------------- */
 
 typedef struct {
-  int   expires_in;
-  guint tokens;
-  guint polls;
-  guint unauthorized;
+  int         expires_in;
+  guint       tokens;
+  guint       polls;
+  guint       unauthorized;
+  const char *token_body;   /* instead of a well-formed token answer */
 } RestUnit;
 
 static void
@@ -538,8 +541,10 @@ on_rest (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
           return;
         }
       unit->tokens++;
-      token = g_strdup_printf ("{\"access_token\":\"tok-123\",\"token_type\":\"Bearer\","
-                               "\"expires_in\":%d}", unit->expires_in);
+      token = unit->token_body
+        ? g_strdup (unit->token_body)
+        : g_strdup_printf ("{\"access_token\":\"tok-123\",\"token_type\":\"Bearer\","
+                           "\"expires_in\":%d}", unit->expires_in);
       body = token;
     }
   else if (strcmp (path, "/api/shots/recent") == 0)
@@ -626,6 +631,153 @@ test_rest_token_refresh (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (unit.polls, >=, 2);
 }
 
+/* A token endpoint whose expires_in is an object made json-glib
+ * critical (fatal under G_DEBUG=fatal-criticals); one of 2^63 s
+ * overflowed the refresh time. Found by fuzz-trackman. Both now give a
+ * usable token. */
+static void
+test_rest_odd_token_lifetime (Fixture *fx, gconstpointer data)
+{
+  const char *bodies[] = {
+    "{\"access_token\":\"tok-123\",\"expires_in\":{\"seconds\":3600}}",
+    "{\"access_token\":\"tok-123\",\"expires_in\":9223372036854775807}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      RestUnit unit = { 0, 0, 0, 0, bodies[i] };
+      g_autoptr(GError) error = NULL;
+      g_autofree char *url = NULL;
+      g_autofree char *token_url = NULL;
+      gint64 deadline;
+
+      g_clear_object (&fx->server);
+      server_start (fx);
+      soup_server_add_handler (fx->server, NULL, on_rest, &unit, NULL);
+      url = g_strdup_printf ("ws://127.0.0.1:%u/ws", fx->server_port);
+      token_url = g_strdup_printf ("http://127.0.0.1:%u/token", fx->server_port);
+      fc_trackman_client_set_oauth (fx->client, token_url, "bay-pc", "s3cret");
+      g_assert_true (fc_trackman_client_start (fx->client, url, &error));
+      deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+      while (unit.polls < 1 && g_get_monotonic_time () < deadline)
+        g_main_context_iteration (NULL, TRUE);
+      fc_trackman_client_stop (fx->client);
+      g_assert_cmpuint (unit.tokens, ==, 1);
+      g_assert_cmpuint (unit.polls, ==, 1);
+    }
+}
+
+/* ---- the parsers alone (fuzz-trackman found these) --------------------- */
+
+static void
+test_token_lifetime (void)
+{
+  const struct { const char *body; gint64 want; } cases[] = {
+    { "{\"access_token\":\"t\"}", 3600 },
+    { "{\"access_token\":\"t\",\"expires_in\":86400}", 86400 },
+    { "{\"access_token\":\"t\",\"expires_in\":86400.9}", 86400 },
+    { "{\"access_token\":\"t\",\"expires_in\":null}", 0 },
+    { "{\"access_token\":\"t\",\"expires_in\":\"3600\"}", 0 },
+    { "{\"access_token\":\"t\",\"expires_in\":[]}", 0 },
+    { "{\"access_token\":\"t\",\"expires_in\":-5}", 0 },
+    { "{\"access_token\":\"t\",\"expires_in\":1e300}", G_MAXINT32 },
+    { "{\"access_token\":\"t\",\"expires_in\":9223372036854775807}", G_MAXINT32 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *token = NULL;
+      gint64 expires_in = -1;
+
+      g_assert_true (fc_trackman_token_parse ((const guint8 *) cases[i].body, strlen (cases[i].body),
+                                              &token, &expires_in));
+      g_assert_cmpstr (token, ==, "t");
+      g_assert_cmpint (expires_in, ==, cases[i].want);
+    }
+}
+
+/* "ws:/ws" parsed without a host: the device id read "trackman/(null)". */
+static void
+test_endpoint_needs_host (void)
+{
+  const char *bad[] = { "ws:/ws", "ws:", "wss:///ws", "http://172.30.20.1/ws", "ws://[::1" };
+  g_autoptr(FcTrackmanEndpoint) ok = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(FcTrackmanEndpoint) endpoint = fc_trackman_endpoint_new (bad[i], NULL, &error);
+
+      g_assert_null (endpoint);
+      g_assert_nonnull (error);
+      g_clear_error (&error);
+    }
+  ok = fc_trackman_endpoint_new ("ws://172.30.20.1:8080/ws", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (ok->device_id, ==, "trackman/172.30.20.1");
+  g_assert_cmpstr (ok->peer, ==, "172.30.20.1:8080");
+  g_assert_cmpstr (ok->api_url, ==, "http://172.30.20.1:8080/api/");
+}
+
+/* json-glib recursed once per level of nesting: a WebSocket message of
+ * 800 KB of brackets (the client accepts 4 MiB) ran it out of stack. */
+static void
+test_message_deep_nesting (void)
+{
+  g_autoptr(GString) deep = g_string_new ("{\"Type\":\"Measurement\",\"Id\":\"x\",\"Payload\":{\"A\":");
+  g_autoptr(GString) list = g_string_new (NULL);
+  g_autoptr(FcTrackmanMessage) message = NULL;
+  g_autoptr(GPtrArray) recent = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 400000; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 400000; i++)
+    g_string_append_c (deep, ']');
+  g_string_append (deep, "}}");
+  for (guint i = 0; i < 400000; i++)
+    g_string_append_c (list, '[');
+  for (guint i = 0; i < 400000; i++)
+    g_string_append_c (list, ']');
+  message = fc_trackman_message_parse ((const guint8 *) deep->str, deep->len, &error);
+  g_assert_null (message);
+  g_assert_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  recent = fc_trackman_recent_parse ((const guint8 *) list->str, list->len, &error);
+  g_assert_null (recent);
+  g_assert_error (error, FC_ERROR, FC_ERROR_INVALID_INPUT);
+}
+
+/* json-glib checks its input is UTF-8, not what escapes decode to:
+ * "\202" is the byte 0x82, which went into the shot's texts and the
+ * monitor's name as it was. */
+static void
+test_texts_are_utf8 (void)
+{
+  const char text[] = "{\"Type\":\"Measurement\",\"Id\":\"a\\202b\",\"Payload\":{\"Kind\":\"Measurement\","
+                      "\"BallSpeed\":60,\"Time\":\"\\2025-09-28\",\"Club\":\"7\\377\"}}";
+  const char xml[] = "<modelName>TM\xff" "4</modelName><webSocket>ws://a/ws</webSocket>";
+  g_autoptr(FcTrackmanMessage) message = NULL;
+  g_autoptr(FcTrackmanDescription) description = NULL;
+  g_autoptr(FcShot) shot = NULL;
+  g_autoptr(GError) error = NULL;
+
+  message = fc_trackman_message_parse ((const guint8 *) text, sizeof text - 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (message->kind, ==, FC_TRACKMAN_MESSAGE_MEASUREMENT);
+  g_assert_true (g_utf8_validate (message->id, -1, NULL));
+  shot = fc_trackman_measurement_to_shot (message->payload, "TrackMan shot", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_utf8_validate (shot->device_time, -1, NULL));
+  g_assert_true (g_utf8_validate (shot->club, -1, NULL));
+  g_assert_true (g_str_has_prefix (shot->club, "7"));
+
+  description = fc_trackman_description_parse (xml, sizeof xml - 1);
+  g_assert_true (g_utf8_validate (description->model_name, -1, NULL));
+  g_assert_true (g_str_has_prefix (description->model_name, "TM"));
+  g_assert_cmpstr (description->ws_url, ==, "ws://a/ws");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -641,7 +793,12 @@ main (int argc, char **argv)
   ADD ("/trackman/ssdp/timeout", test_ssdp_timeout);
   ADD ("/trackman/rest/oauth", test_rest_oauth);
   ADD ("/trackman/rest/token-refresh", test_rest_token_refresh);
+  ADD ("/trackman/rest/odd-token-lifetime", test_rest_odd_token_lifetime);
 #undef ADD
   g_test_add_func ("/trackman/ssdp/parse", test_ssdp_parse);
+  g_test_add_func ("/trackman/message/token-lifetime", test_token_lifetime);
+  g_test_add_func ("/trackman/message/endpoint-needs-host", test_endpoint_needs_host);
+  g_test_add_func ("/trackman/message/deep-nesting", test_message_deep_nesting);
+  g_test_add_func ("/trackman/message/texts-are-utf8", test_texts_are_utf8);
   return g_test_run ();
 }
