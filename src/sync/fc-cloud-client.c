@@ -5,9 +5,9 @@
 
 #include <string.h>
 
-#include <json-glib/json-glib.h>
 #include <openssl/crypto.h>
 
+#include "fc-cloud-answer.h"
 #include "fc-cloud-client.h"
 #include "fc-error.h"
 #include "fc-json-writer.h"
@@ -414,48 +414,6 @@ return_no_answer (GTask   *task,
     return_response (task, no_answer (g_task_get_source_object (task), *error));
 }
 
-static char *
-json_string_at (JsonNode   *root,
-                const char *object,
-                const char *member)
-{
-  JsonObject *o;
-
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return NULL;
-  o = json_node_get_object (root);
-  if (object != NULL)
-    {
-      JsonNode *inner = json_object_get_member (o, object);
-
-      if (inner == NULL || !JSON_NODE_HOLDS_OBJECT (inner))
-        return NULL;
-      o = json_node_get_object (inner);
-    }
-  {
-    JsonNode *n = json_object_get_member (o, member);
-
-    if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-      return NULL;
-    return g_strdup (json_node_get_string (n));
-  }
-}
-
-static JsonNode *
-parse_json (GBytes *body)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  gsize len;
-  const char *data;
-
-  if (body == NULL)
-    return NULL;
-  data = g_bytes_get_data (body, &len);
-  if (len == 0 || !json_parser_load_from_data (parser, data, len, NULL))
-    return NULL;
-  return json_node_ref (json_parser_get_root (parser));
-}
-
 static FcCloudResponse *
 response_from_answer (SoupMessage *msg,
                       GBytes      *body)
@@ -472,12 +430,11 @@ response_from_answer (SoupMessage *msg,
   r->replayed = replayed != NULL && g_ascii_strcasecmp (replayed, "true") == 0;
   if (status >= 400)
     {
-      g_autoptr(JsonNode) root = parse_json (body);
-      g_autofree char *text = json_string_at (root, "error", "message");
+      g_autoptr(FcCloudAnswer) answer = fc_cloud_answer_parse (body);
 
-      r->error_code = json_string_at (root, "error", "code");
-      if (text != NULL)
-        r->message = g_strdup_printf ("%s (HTTP %u %s)", text, status,
+      r->error_code = g_steal_pointer (&answer->error_code);
+      if (answer->error_message != NULL)
+        r->message = g_strdup_printf ("%s (HTTP %u %s)", answer->error_message, status,
                                       r->error_code ? r->error_code : (reason ? reason : ""));
     }
   if (r->message == NULL)
@@ -999,13 +956,10 @@ on_refreshed (GObject      *source,
     }
   if (r->outcome == FC_CLOUD_SUCCESS)
     {
-      g_autoptr(JsonNode) root = parse_json (r->body);
-      g_autofree char *access = json_string_at (root, NULL, "access_token");
-      gint64 expires_in = 0;
+      g_autoptr(FcCloudAnswer) answer = fc_cloud_answer_parse (r->body);
+      gint64 expires_in = answer->expires_in;
 
-      if (root && JSON_NODE_HOLDS_OBJECT (root))
-        expires_in = json_object_get_int_member_with_default (json_node_get_object (root), "expires_in", 0);
-      if (access == NULL || *access == '\0' || expires_in <= 0)
+      if (answer->access_token == NULL || *answer->access_token == '\0' || expires_in <= 0)
         {
           g_autoptr(FcCloudResponse) bad =
             response_new (FC_CLOUD_RETRY, r->status, "The cloud's answer to a token refresh is malformed");
@@ -1019,13 +973,11 @@ on_refreshed (GObject      *source,
           gint64 lifetime = expires_in * G_USEC_PER_SEC;
 
           forget_access_token (self);
-          self->access_token = g_steal_pointer (&access);
+          self->access_token = g_steal_pointer (&answer->access_token);
           self->access_renew_at = g_get_monotonic_time () +
                                   lifetime - MIN (REFRESH_MARGIN_MAX_US, lifetime / REFRESH_MARGIN_DIVISOR);
           self->refresh_count++;
         }
-      else
-        wipe_string (&access);
       finish_token_waiters (self, r, NULL);
       return;
     }
@@ -1359,11 +1311,11 @@ take_device_pairing (GTask                 *task,
 {
   FcCloudClient *self = g_task_get_source_object (task);
   Pairing *p = g_task_get_task_data (task);
-  g_autoptr(JsonNode) root = parse_json (r->body);
-  g_autofree char *token = json_string_at (root, NULL, "refresh_token");
+  g_autoptr(FcCloudAnswer) answer = fc_cloud_answer_parse (r->body);
+  const char *token = answer->refresh_token;
 
-  p->device_id = json_string_at (root, NULL, "device_id");
-  p->shop_id = json_string_at (root, NULL, "shop_id");
+  p->device_id = g_steal_pointer (&answer->device_id);
+  p->shop_id = g_steal_pointer (&answer->shop_id);
   if (token == NULL || *token == '\0' || p->device_id == NULL)
     {
       g_task_return_new_error (task, FC_ERROR, FC_ERROR_SERVER,
@@ -1371,7 +1323,6 @@ take_device_pairing (GTask                 *task,
       return FALSE;
     }
   p->device_token = fc_secret_bytes_new (token, strlen (token));
-  OPENSSL_cleanse (token, strlen (token));
   fc_secret_store_store_async (self->secrets, FC_SECRET_DEVICE_REFRESH_TOKEN, self->base_url,
                                p->device_token, g_task_get_cancellable (task), on_device_token_stored,
                                g_object_ref (task));
@@ -1437,13 +1388,13 @@ on_logged_in (GObject      *source,
   g_autoptr(GTask) task = user_data;
   Pairing *p = g_task_get_task_data (task);
   g_autoptr(FcCloudResponse) r = task_answer (task, result, "Signing in");
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(FcCloudAnswer) answer = NULL;
 
   if (r == NULL)
     return;
-  root = parse_json (r->body);
-  p->user_access = json_string_at (root, NULL, "access_token");
-  p->user_refresh = json_string_at (root, NULL, "refresh_token");
+  answer = fc_cloud_answer_parse (r->body);
+  p->user_access = g_steal_pointer (&answer->access_token);
+  p->user_refresh = g_steal_pointer (&answer->refresh_token);
   if (p->user_access == NULL)
     {
       g_task_return_new_error (task, FC_ERROR, FC_ERROR_SERVER, "The cloud's answer to the sign-in is malformed");
