@@ -3,6 +3,7 @@
 
 #include "fc-trackman-measurement.h"
 #include "fc-error.h"
+#include "fc-json-reader.h"
 
 #include <math.h>
 
@@ -43,31 +44,6 @@ static const struct {
   { "Curve",            FC_FIELD_CURVE },
 };
 
-static const char *
-string_member (JsonObject *o,
-               const char *key)
-{
-  JsonNode *n = json_object_get_member (o, key);
-
-  if (n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
-    return json_node_get_string (n);
-  return NULL;
-}
-
-/* json-glib checks that its input is UTF-8 but not what escapes decode
- * to ("\202" is the byte 0x82): texts are stored and shown, so they are
- * made valid. */
-static char *
-dup_text (JsonObject *o,
-          const char *key)
-{
-  const char *text = string_member (o, key);
-
-  if (text == NULL)
-    return NULL;
-  return g_utf8_validate (text, -1, NULL) ? g_strdup (text) : g_utf8_make_valid (text, -1);
-}
-
 FcShot *
 fc_trackman_measurement_to_shot (JsonObject  *m,
                                  const char  *where,
@@ -101,9 +77,9 @@ fc_trackman_measurement_to_shot (JsonObject  *m,
       fc_shot_set (shot, measurement_keys[i].field, v);
     }
 
-  shot->device_shot_id = dup_text (m, "Id");
-  shot->device_time = dup_text (m, "Time");
-  shot->club = dup_text (m, "Club");
+  shot->device_shot_id = fc_json_dup_text (m, "Id");
+  shot->device_time = fc_json_dup_text (m, "Time");
+  shot->club = fc_json_dup_text (m, "Club");
   fc_shot_complete_spin (shot);
 
   if (!fc_shot_validate (shot, error))

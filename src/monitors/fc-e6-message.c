@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "fc-error.h"
-#include "fc-json-depth.h"
+#include "fc-json-reader.h"
 
 /* E6 messages are two levels deep; json-glib recurses, so deeper input
- * is refused before it reaches the parser (see fc-json-depth.h). */
+ * is refused before it reaches the parser (see fc-json-reader.h). */
 #define MAX_NESTING 32
 
 /* An error goes back to the app as an ACK's Details and into the log. */

@@ -4,7 +4,7 @@
 #include "fc-oc-message.h"
 
 #include "fc-error.h"
-#include "fc-json-depth.h"
+#include "fc-json-reader.h"
 #include "fc-json-writer.h"
 
 #include <json-glib/json-glib.h>

@@ -3,17 +3,16 @@
 
 #include "fc-trackman-message.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "fc-error.h"
-#include "fc-json-depth.h"
+#include "fc-json-reader.h"
 
 #define DEFAULT_TOKEN_LIFE_S 3600
 
 /* A measurement is five levels deep (envelope, Payload, BallTrajectory,
  * a fit, its coefficients); json-glib recurses, so much deeper input is
- * refused before it reaches the parser (see fc-json-depth.h). */
+ * refused before it reaches the parser (see fc-json-reader.h). */
 #define MAX_NESTING 64
 
 static const char *
@@ -27,14 +26,15 @@ string_member (JsonObject *o,
   return NULL;
 }
 
-/* A shot's Id: NULL when absent or empty; made valid UTF-8, since
- * json-glib does not check what escapes decode to ("\202" is 0x82). */
+/* A shot's Id: NULL when absent or empty, made valid UTF-8. */
 static char *
-dup_id (const char *id)
+dup_id (JsonObject *object)
 {
-  if (id == NULL || *id == '\0')
-    return NULL;
-  return g_utf8_validate (id, -1, NULL) ? g_strdup (id) : g_utf8_make_valid (id, -1);
+  char *id = fc_json_dup_text (object, "Id");
+
+  if (id != NULL && *id == '\0')
+    g_clear_pointer (&id, g_free);
+  return id;
 }
 
 int
@@ -100,7 +100,6 @@ fc_trackman_message_parse (const guint8  *data,
   JsonObject *object;
   JsonNode *payload_node;
   const char *type;
-  const char *id;
 
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -129,10 +128,8 @@ fc_trackman_message_parse (const guint8  *data,
       message->kind = FC_TRACKMAN_MESSAGE_MEASUREMENT;
       message->payload = json_object_ref (json_node_get_object (payload_node));
       message->raw = g_bytes_new (data, len);
-      id = string_member (object, "Id");
-      if (id == NULL)
-        id = string_member (message->payload, "Id");
-      message->id = dup_id (id);
+      /* The envelope's Id, or else the payload's. */
+      message->id = dup_id (string_member (object, "Id") ? object : message->payload);
       message->rank = fc_trackman_kind_rank (string_member (message->payload, "Kind"));
     }
   return g_steal_pointer (&message);
@@ -179,7 +176,7 @@ fc_trackman_recent_parse (const guint8  *data,
         continue;
       shot = g_new0 (FcTrackmanMessage, 1);
       shot->kind = FC_TRACKMAN_MESSAGE_MEASUREMENT;
-      shot->id = dup_id (id);
+      shot->id = dup_id (m);
       shot->rank = fc_trackman_kind_rank (kind);
       shot->payload = json_object_ref (m);
       text = json_to_string (node, FALSE);
@@ -187,30 +184,6 @@ fc_trackman_recent_parse (const guint8  *data,
       g_ptr_array_add (shots, shot);
     }
   return g_steal_pointer (&shots);
-}
-
-/* As json_object_get_int_member() read it (null, strings: 0; booleans:
- * 0 or 1), without its critical on an object or array, and kept between
- * 0 and G_MAXINT32 so that the client's refresh time cannot overflow. */
-static gint64
-read_lifetime (JsonNode *node)
-{
-  double value;
-
-  if (!JSON_NODE_HOLDS_VALUE (node))
-    return 0;
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_INT64:
-      return CLAMP (json_node_get_int (node), 0, G_MAXINT32);
-    case G_TYPE_DOUBLE:
-      value = json_node_get_double (node);
-      return isnan (value) ? 0 : (gint64) CLAMP (value, 0, G_MAXINT32);
-    case G_TYPE_BOOLEAN:
-      return json_node_get_boolean (node) ? 1 : 0;
-    default:
-      return 0;
-    }
 }
 
 gboolean
@@ -235,7 +208,7 @@ fc_trackman_token_parse (const guint8  *data,
   if ((token = string_member (object, "access_token")) == NULL)
     return FALSE;
   if (json_object_has_member (object, "expires_in"))
-    *expires_in_s = read_lifetime (json_object_get_member (object, "expires_in"));
+    *expires_in_s = fc_json_node_seconds (json_object_get_member (object, "expires_in"));
   *access_token = g_strdup (token);
   return TRUE;
 }

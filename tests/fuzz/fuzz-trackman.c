@@ -27,7 +27,7 @@
  */
 
 #include "fc-error.h"
-#include "fc-json-depth.h"
+#include "fc-json-reader.h"
 #include "fc-ssdp.h"
 #include "fc-trackman-measurement.h"
 #include "fc-trackman-message.h"
