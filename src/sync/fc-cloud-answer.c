@@ -3,66 +3,64 @@
 
 #include "fc-cloud-answer.h"
 
+#include "fc-json-reader.h"
+
 #include <json-glib/json-glib.h>
 #include <openssl/crypto.h>
 #include <string.h>
 
-static char *
-json_string_at (JsonNode   *root,
-                const char *object,
-                const char *member)
+/* Answers are two levels deep; json-glib recurses, so much deeper
+ * input is refused before it reaches the parser (fc-json-reader.h). */
+#define MAX_NESTING 32
+
+static JsonObject *
+object_member (JsonObject *object,
+               const char *member)
 {
-  JsonObject *o;
+  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
 
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return NULL;
-  o = json_node_get_object (root);
-  if (object != NULL)
-    {
-      JsonNode *inner = json_object_get_member (o, object);
-
-      if (inner == NULL || !JSON_NODE_HOLDS_OBJECT (inner))
-        return NULL;
-      o = json_node_get_object (inner);
-    }
-  {
-    JsonNode *n = json_object_get_member (o, member);
-
-    if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-      return NULL;
-    return g_strdup (json_node_get_string (n));
-  }
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 }
 
-static JsonNode *
-parse_json (GBytes *body)
+/* An identifier or a secret: as sent when it is UTF-8, else absent
+ * (altering it would only make it wrong). */
+static char *
+dup_exact (JsonObject *object,
+           const char *member)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  gsize len;
-  const char *data;
-
-  if (body == NULL)
-    return NULL;
-  data = g_bytes_get_data (body, &len);
-  if (len == 0 || !json_parser_load_from_data (parser, data, len, NULL))
-    return NULL;
-  return json_node_ref (json_parser_get_root (parser));
+  return g_strdup (object ? fc_json_get_utf8 (object, member) : NULL);
 }
 
 FcCloudAnswer *
 fc_cloud_answer_parse (GBytes *body)
 {
-  g_autoptr(JsonNode) root = parse_json (body);
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   FcCloudAnswer *answer = g_new0 (FcCloudAnswer, 1);
+  const guint8 *data;
+  gsize len;
+  JsonNode *root;
+  JsonObject *object;
+  JsonObject *error;
 
-  answer->error_code = json_string_at (root, "error", "code");
-  answer->error_message = json_string_at (root, "error", "message");
-  answer->access_token = json_string_at (root, NULL, "access_token");
-  answer->refresh_token = json_string_at (root, NULL, "refresh_token");
-  answer->device_id = json_string_at (root, NULL, "device_id");
-  answer->shop_id = json_string_at (root, NULL, "shop_id");
-  if (root && JSON_NODE_HOLDS_OBJECT (root))
-    answer->expires_in = json_object_get_int_member_with_default (json_node_get_object (root), "expires_in", 0);
+  if (body == NULL)
+    return answer;
+  data = g_bytes_get_data (body, &len);
+  /* An empty or blank body parses to no root at all. */
+  if (len == 0 || len > G_MAXSSIZE || !fc_json_depth_ok (data, len, MAX_NESTING) ||
+      !json_parser_load_from_data (parser, (const char *) data, (gssize) len, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return answer;
+  object = json_node_get_object (root);
+
+  error = object_member (object, "error");
+  answer->error_code = dup_exact (error, "code");
+  /* Shown to the fitter: made readable rather than dropped. */
+  answer->error_message = error ? fc_json_dup_text (error, "message") : NULL;
+  answer->access_token = dup_exact (object, "access_token");
+  answer->refresh_token = dup_exact (object, "refresh_token");
+  answer->device_id = dup_exact (object, "device_id");
+  answer->shop_id = dup_exact (object, "shop_id");
+  answer->expires_in = fc_json_node_seconds (json_object_get_member (object, "expires_in"));
   return answer;
 }
 

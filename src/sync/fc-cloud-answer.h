@@ -10,14 +10,16 @@ G_BEGIN_DECLS
  * from the HTTP exchange so that it can be tested and fuzzed alone: the
  * error of a refusal, the tokens of a sign-in or refresh, the ids of a
  * pairing. Every member is NULL (expires_in 0) when the answer does not
- * carry it, is not a string, or the body is not a JSON object.
+ * carry it, is not a string, or the body is not a JSON object (nor a
+ * JSON object nested at most 32 deep). Identifiers and tokens are taken
+ * only as valid UTF-8, the message is made valid.
  */
 typedef struct {
   char   *error_code;      /* error.code */
   char   *error_message;   /* error.message */
   char   *access_token;    /* secret: wiped when freed */
   char   *refresh_token;   /* secret: wiped when freed */
-  gint64  expires_in;      /* seconds */
+  gint64  expires_in;      /* seconds, 0 to G_MAXINT32 (see fc_json_node_seconds) */
   char   *device_id;
   char   *shop_id;
 } FcCloudAnswer;

@@ -12,8 +12,10 @@
  * the parent.
  */
 #include <glib/gstdio.h>
+#include <libsoup/soup.h>
 #include <string.h>
 
+#include "fc-cloud-answer.h"
 #include "fc-cloud-client.h"
 #include "fc-error.h"
 #include "fc-secret-store.h"
@@ -560,6 +562,133 @@ test_outcomes (void)
   }
 }
 
+/* ---- hostile answers (found by fuzz-cloud-answer) -------------------------- */
+
+typedef struct {
+  guint       status;
+  const char *body;
+} Answer;
+
+static void
+on_hostile (SoupServer        *server,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           user_data)
+{
+  const Answer *answer = user_data;
+
+  soup_server_message_set_status (msg, answer->status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
+                                    answer->body, strlen (answer->body));
+}
+
+/* Answers that made the client critical (fatal under G_DEBUG=
+ * fatal-criticals): a blank body, which json-glib parses to no root, and
+ * a token lifetime that is an object; nesting that ran json-glib out of
+ * stack; escapes that decode to bytes that are not UTF-8 in the message
+ * shown to the fitter. The client must turn each into a plain error. */
+static void
+test_hostile_answers (void)
+{
+  g_autoptr(GString) deep = g_string_new ("{\"error\":");
+  g_autoptr(SoupServer) server = NULL;
+  g_autoptr(FcCloudClient) client = NULL;
+  g_autoptr(FcSecretStore) secrets = NULL;
+  g_autoptr(GBytes) token = g_bytes_new_static ("rt-test", 7);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  GSList *uris;
+  Answer answer = { 0, NULL };
+
+  if (!sync_in_keyring_child (keyring, SUBPROCESS_TIMEOUT_S))
+    return;
+  for (guint i = 0; i < 400000; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 400000; i++)
+    g_string_append_c (deep, ']');
+  g_string_append_c (deep, '}');
+
+  server = soup_server_new (NULL, NULL);
+  g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  soup_server_add_handler (server, NULL, on_hostile, &answer, NULL);
+  uris = soup_server_get_uris (server);
+  url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  client = new_client (url, NULL);
+
+  /* Signing in: a blank refusal, a deep one, one whose message is not
+   * UTF-8, a blank success. */
+  answer = (Answer) { 400, " \r\n" };
+  g_assert_false (login (client, "owner@example.com", "pw", NULL, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_REJECTED);
+  g_clear_error (&error);
+  answer = (Answer) { 500, deep->str };
+  g_assert_false (login (client, "owner@example.com", "pw", NULL, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_SERVER);
+  g_clear_error (&error);
+  answer = (Answer) { 422, "{\"error\":{\"code\":\"invalid_input\",\"message\":\"Bad \\377 email\"}}" };
+  g_assert_false (login (client, "owner@example.com", "pw", NULL, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_REJECTED);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  assert_contains (error->message, "Bad ");
+  assert_contains (error->message, " email");
+  g_clear_error (&error);
+  answer = (Answer) { 200, "\n" };
+  g_assert_false (login (client, "owner@example.com", "pw", NULL, &error));
+  g_assert_error (error, FC_ERROR, FC_ERROR_SERVER);
+  g_clear_error (&error);
+
+  /* Refreshing the access token: a lifetime that is an object is a
+   * malformed answer, to be retried, not a critical. */
+  secrets = fc_secret_store_new_default ();
+  g_assert_true (fc_secret_store_store (secrets, FC_SECRET_DEVICE_REFRESH_TOKEN, url, token, NULL, &error));
+  g_assert_no_error (error);
+  answer = (Answer) { 200, "{\"access_token\":\"at-1\",\"expires_in\":{\"seconds\":900}}" };
+  {
+    g_autoptr(FcCloudResponse) r = send (client, "GET", "/api/v1/me", NULL, NULL);
+
+    g_assert_cmpint (r->outcome, ==, FC_CLOUD_RETRY);
+    assert_contains (r->message, "malformed");
+  }
+  fc_secret_store_clear (secrets, FC_SECRET_DEVICE_REFRESH_TOKEN, url, NULL, NULL);
+}
+
+/* The same answers read alone. */
+static void
+test_answer_parse (void)
+{
+  const struct {
+    const char *body;
+    const char *code, *message, *access;
+    gint64      expires_in;
+  } cases[] = {
+    { "", NULL, NULL, NULL, 0 },
+    { " \r\n", NULL, NULL, NULL, 0 },
+    { "[1]", NULL, NULL, NULL, 0 },
+    { "{\"access_token\":\"a\",\"expires_in\":900}", NULL, NULL, "a", 900 },
+    { "{\"access_token\":\"a\",\"expires_in\":{}}", NULL, NULL, "a", 0 },
+    { "{\"access_token\":\"a\",\"expires_in\":9223372036854775807}", NULL, NULL, "a", G_MAXINT32 },
+    { "{\"access_token\":\"a\",\"expires_in\":1e300}", NULL, NULL, "a", G_MAXINT32 },
+    { "{\"access_token\":\"a\",\"expires_in\":-900}", NULL, NULL, "a", 0 },
+    { "{\"access_token\":\"\\377\",\"expires_in\":900}", NULL, NULL, NULL, 900 },
+    { "{\"error\":{\"code\":\"x\\377\",\"message\":\"m\\377\"}}", NULL, "m\xef\xbf\xbd", NULL, 0 },
+    { "{\"error\":{\"code\":\"rate_limited\",\"message\":\"Wait.\"}}", "rate_limited", "Wait.", NULL, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GBytes) body = g_bytes_new_static (cases[i].body, strlen (cases[i].body));
+      g_autoptr(FcCloudAnswer) answer = fc_cloud_answer_parse (body);
+
+      g_assert_cmpstr (answer->error_code, ==, cases[i].code);
+      g_assert_cmpstr (answer->error_message, ==, cases[i].message);
+      g_assert_cmpstr (answer->access_token, ==, cases[i].access);
+      g_assert_cmpint (answer->expires_in, ==, cases[i].expires_in);
+    }
+}
+
 /* ---- TLS ---------------------------------------------------------------- */
 
 static void
@@ -646,6 +775,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/cloud-client/logout", test_logout);
   g_test_add_func ("/cloud-client/outcomes", test_outcomes);
   g_test_add_func ("/cloud-client/tls", test_tls);
+  g_test_add_func ("/cloud-client/hostile-answers", test_hostile_answers);
+  g_test_add_func ("/cloud-client/answer-parse", test_answer_parse);
   status = g_test_run ();
   if (keyring)
     keyring_session_stop (keyring);
