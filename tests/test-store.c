@@ -720,6 +720,19 @@ test_concurrent_create (void)
       if (race.failures > 0)
         g_error ("round %u: %u of 4 could not open a new database: %s", round, race.failures,
                  race.first_error);
+      /* Each upgrade step wrote its own version, whoever took it: the
+       * database says the schema it has (a step that wrote the version it
+       * expected before waiting left schema 2 labelled 1). */
+      {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(FcStore) store = fc_store_open (path, &error);
+        g_autofree char *report = NULL;
+
+        g_assert_no_error (error);
+        g_assert_cmpint (fc_store_get_schema_version (store), ==, FC_STORE_SCHEMA_VERSION);
+        g_assert_true (fc_store_check_integrity (store, &report, &error));
+        g_assert_cmpstr (report, ==, "ok");
+      }
       g_mutex_clear (&race.lock);
       g_cond_clear (&race.go);
     }

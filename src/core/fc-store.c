@@ -397,11 +397,12 @@ migrate (FcStore  *self,
 
   while (version < target)
     {
-      g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %d", version + 1);
+      g_autofree char *bump = NULL;
 
       if (!fc_store_begin (self, error))
         return FALSE;
-      /* Another process may have upgraded while we waited for the lock. */
+      /* Another process may have upgraded while we waited for the lock:
+       * the step (and the version it writes) follows what is there now. */
       if (!read_user_version (self, &version, error))
         {
           fc_store_rollback (self);
@@ -412,6 +413,7 @@ migrate (FcStore  *self,
           fc_store_rollback (self);
           break;
         }
+      bump = g_strdup_printf ("PRAGMA user_version = %d", version + 1);
       g_debug ("Migrating %s from schema %d to %d", self->path, version, version + 1);
       if (!fc_store_exec (self, fc_store_migrations[version + 1], error) ||
           !fc_store_exec (self, bump, error) ||
