@@ -4,9 +4,9 @@
 #include "fc-cloud-answer.h"
 
 #include "fc-json-reader.h"
+#include "fc-secret-store.h"
 
 #include <json-glib/json-glib.h>
-#include <openssl/crypto.h>
 #include <string.h>
 
 /* Answers are two levels deep; json-glib recurses, so much deeper
@@ -64,15 +64,6 @@ fc_cloud_answer_parse (GBytes *body)
   return answer;
 }
 
-static void
-wipe_string (char **text)
-{
-  if (*text == NULL)
-    return;
-  OPENSSL_cleanse (*text, strlen (*text));
-  g_clear_pointer (text, g_free);
-}
-
 void
 fc_cloud_answer_free (FcCloudAnswer *answer)
 {
@@ -80,8 +71,8 @@ fc_cloud_answer_free (FcCloudAnswer *answer)
     return;
   g_free (answer->error_code);
   g_free (answer->error_message);
-  wipe_string (&answer->access_token);
-  wipe_string (&answer->refresh_token);
+  fc_secret_string_clear (&answer->access_token);
+  fc_secret_string_clear (&answer->refresh_token);
   g_free (answer->device_id);
   g_free (answer->shop_id);
   g_free (answer);

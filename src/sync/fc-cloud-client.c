@@ -224,15 +224,6 @@ fc_cloud_response_to_error (const FcCloudResponse *response,
 /* ------------------------------------------------------------------ */
 /* Secrets in memory */
 
-static void
-wipe_string (char **text)
-{
-  if (*text == NULL)
-    return;
-  OPENSSL_cleanse (*text, strlen (*text));
-  g_clear_pointer (text, g_free);
-}
-
 static gboolean
 same_bytes (GBytes *a,
             GBytes *b)
@@ -291,7 +282,7 @@ refresh_token_body (GBytes *token)
 static void
 forget_access_token (FcCloudClient *self)
 {
-  wipe_string (&self->access_token);
+  fc_secret_string_clear (&self->access_token);
   self->access_renew_at = 0;
 }
 
@@ -1248,8 +1239,8 @@ typedef struct {
 static void
 pairing_free (Pairing *p)
 {
-  wipe_string (&p->user_access);
-  wipe_string (&p->user_refresh);
+  fc_secret_string_clear (&p->user_access);
+  fc_secret_string_clear (&p->user_refresh);
   g_free (p->device_key);
   g_clear_pointer (&p->device_token, g_bytes_unref);
   g_free (p->device_id);
@@ -1295,8 +1286,8 @@ on_device_token_stored (GObject      *source,
     {
       g_autoptr(GBytes) body = secret_json_body ("refresh_token", p->user_refresh, NULL);
 
-      wipe_string (&p->user_access);
-      wipe_string (&p->user_refresh);
+      fc_secret_string_clear (&p->user_access);
+      fc_secret_string_clear (&p->user_refresh);
       call_async (g_steal_pointer (&task), "POST", "/auth/logout", body, NULL, NULL,
                   on_user_logged_out);
       return;

@@ -64,6 +64,17 @@ secret_buffer_free (gpointer data)
   g_free (buf);
 }
 
+void
+fc_secret_string_clear (char **text)
+{
+  g_return_if_fail (text != NULL);
+
+  if (*text == NULL)
+    return;
+  OPENSSL_cleanse (*text, strlen (*text));
+  g_clear_pointer (text, g_free);
+}
+
 GBytes *
 fc_secret_bytes_new (gconstpointer data,
                      gsize         size)

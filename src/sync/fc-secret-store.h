@@ -121,4 +121,8 @@ gboolean       fc_secret_store_clear_finish  (FcSecretStore        *self,
 GBytes        *fc_secret_bytes_new           (gconstpointer         data,
                                               gsize                 size);
 
+/* Overwrites the string in *@text with zeros, frees it and sets *@text
+ * to NULL: for a token held as text. */
+void           fc_secret_string_clear        (char                **text);
+
 G_END_DECLS
