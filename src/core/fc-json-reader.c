@@ -65,9 +65,9 @@ fc_json_node_seconds (JsonNode *node)
     }
 }
 
-static const char *
-string_member (JsonObject *object,
-               const char *member)
+const char *
+fc_json_get_string (JsonObject *object,
+                    const char *member)
 {
   JsonNode *node = object ? json_object_get_member (object, member) : NULL;
 
@@ -80,7 +80,7 @@ char *
 fc_json_dup_text (JsonObject *object,
                   const char *member)
 {
-  const char *text = string_member (object, member);
+  const char *text = fc_json_get_string (object, member);
 
   if (text == NULL)
     return NULL;
@@ -91,7 +91,7 @@ const char *
 fc_json_get_utf8 (JsonObject *object,
                   const char *member)
 {
-  const char *text = string_member (object, member);
+  const char *text = fc_json_get_string (object, member);
 
   return text != NULL && g_utf8_validate (text, -1, NULL) ? text : NULL;
 }

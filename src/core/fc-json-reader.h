@@ -29,6 +29,12 @@ gboolean fc_json_depth_ok      (const guint8 *data,
  * into microseconds. @node may be NULL (0). */
 gint64   fc_json_node_seconds  (JsonNode     *node);
 
+/* A string member, or NULL when absent or not a string (json-glib's
+ * _with_default getters are critical on objects and arrays). @object
+ * may be NULL. */
+const char *fc_json_get_string (JsonObject   *object,
+                                const char   *member);
+
 /* A string member as text to show or store: NULL when absent or not a
  * string; made valid UTF-8 otherwise. json-glib checks that its input is
  * UTF-8, not what the escapes in it decode to ("\202" is the byte 0x82). */

@@ -41,19 +41,6 @@ fc_e6_spin_axis_to_store (double axis)
   return value == 0 ? 0.0 : value;   /* no -0 in the store */
 }
 
-/* A string member, or NULL when absent or not a string (json-glib's
- * _with_default getters are critical on objects and arrays). */
-static const char *
-get_string (JsonObject *object,
-            const char *key)
-{
-  JsonNode *node = json_object_get_member (object, key);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
 /* json-glib quotes the offending input in its messages, invalid UTF-8
  * and line breaks included: make it one short line of UTF-8. */
 static char *
@@ -273,7 +260,7 @@ fc_e6_message_parse (const guint8  *data,
       return NULL;
     }
   object = json_node_get_object (root);
-  type = get_string (object, "Type");
+  type = fc_json_get_string (object, "Type");
   if (type == NULL)
     {
       g_set_error_literal (error, FC_ERROR, FC_ERROR_INVALID_INPUT, "Message without a Type.");
@@ -291,7 +278,7 @@ fc_e6_message_parse (const guint8  *data,
     {
     case FC_E6_MESSAGE_SET_CLUB_TYPE:
       {
-        const char *club = get_string (object, "ClubType");
+        const char *club = fc_json_get_string (object, "ClubType");
 
         if (club == NULL || *club == '\0' || !g_utf8_validate (club, -1, NULL))
           message->details = g_strdup ("SetClubType without a ClubType.");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fc-error.h"
+#include "fc-json-reader.h"
 #include "fc-ssdp.h"
 #include "fc-trackman-measurement.h"
 #include "fc-trackman-message.h"
@@ -112,17 +113,6 @@ static void start_polling    (FcTrackmanClient *self);
 static void poll_now         (FcTrackmanClient *self);
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static const char *
-string_member (JsonObject *o,
-               const char *key)
-{
-  JsonNode *n = o ? json_object_get_member (o, key) : NULL;
-
-  if (n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
-    return json_node_get_string (n);
-  return NULL;
-}
 
 static void
 set_string (char       **field,
@@ -240,9 +230,14 @@ pending_flush (FcTrackmanClient *self)
   if (self->pending_id == NULL)
     return;
   if (self->pending_rank < FC_TRACKMAN_RANK_FINAL)
-    g_message ("%s: shot %s ended without a final Measurement; storing its %s data",
-               self->monitor_id, self->pending_id,
-               string_member (self->pending_payload, "Kind"));
+    {
+      /* A Kind the unit did not name (or not as a string) must not reach
+       * printf as NULL. */
+      const char *kind = fc_json_get_string (self->pending_payload, "Kind");
+
+      g_message ("%s: shot %s ended without a final Measurement; storing its %s data",
+                 self->monitor_id, self->pending_id, kind ? kind : "unnamed");
+    }
   submit_measurement (self, self->pending_id, self->pending_payload, self->pending_raw,
                       SOURCE_PROTOCOL);
   pending_clear (self);

@@ -15,17 +15,6 @@
  * refused before it reaches the parser (see fc-json-reader.h). */
 #define MAX_NESTING 64
 
-static const char *
-string_member (JsonObject *o,
-               const char *key)
-{
-  JsonNode *n = o ? json_object_get_member (o, key) : NULL;
-
-  if (n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
-    return json_node_get_string (n);
-  return NULL;
-}
-
 /* A shot's Id: NULL when absent or empty, made valid UTF-8. */
 static char *
 dup_id (JsonObject *object)
@@ -113,7 +102,7 @@ fc_trackman_message_parse (const guint8  *data,
       return NULL;
     }
   object = json_node_get_object (root);
-  type = string_member (object, "Type");
+  type = fc_json_get_string (object, "Type");
 
   message = g_new0 (FcTrackmanMessage, 1);
   message->kind = FC_TRACKMAN_MESSAGE_OTHER;
@@ -129,8 +118,8 @@ fc_trackman_message_parse (const guint8  *data,
       message->payload = json_object_ref (json_node_get_object (payload_node));
       message->raw = g_bytes_new (data, len);
       /* The envelope's Id, or else the payload's. */
-      message->id = dup_id (string_member (object, "Id") ? object : message->payload);
-      message->rank = fc_trackman_kind_rank (string_member (message->payload, "Kind"));
+      message->id = dup_id (fc_json_get_string (object, "Id") ? object : message->payload);
+      message->rank = fc_trackman_kind_rank (fc_json_get_string (message->payload, "Kind"));
     }
   return g_steal_pointer (&message);
 }
@@ -169,8 +158,8 @@ fc_trackman_recent_parse (const guint8  *data,
       if (!JSON_NODE_HOLDS_OBJECT (node))
         continue;
       m = json_node_get_object (node);
-      id = string_member (m, "Id");
-      kind = string_member (m, "Kind");
+      id = fc_json_get_string (m, "Id");
+      kind = fc_json_get_string (m, "Kind");
       /* Only final measurements count. */
       if (id == NULL || *id == '\0' || (kind && fc_trackman_kind_rank (kind) != FC_TRACKMAN_RANK_FINAL))
         continue;
@@ -205,7 +194,8 @@ fc_trackman_token_parse (const guint8  *data,
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return FALSE;
   object = json_node_get_object (root);
-  if ((token = string_member (object, "access_token")) == NULL)
+  /* A secret is taken as sent or not at all. */
+  if ((token = fc_json_get_utf8 (object, "access_token")) == NULL)
     return FALSE;
   if (json_object_has_member (object, "expires_in"))
     *expires_in_s = fc_json_node_seconds (json_object_get_member (object, "expires_in"));

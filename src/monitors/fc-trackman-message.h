@@ -51,7 +51,7 @@ GPtrArray         *fc_trackman_recent_parse   (const guint8  *data,
 
 /* The OAuth 2.0 token answer: TRUE with @access_token and @expires_in_s
  * (3600 when not given; between 0 and G_MAXINT32) when it has an
- * access_token string. */
+ * access_token string of valid UTF-8. */
 gboolean           fc_trackman_token_parse    (const guint8  *data,
                                                gsize          len,
                                                char         **access_token,

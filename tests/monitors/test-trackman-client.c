@@ -772,6 +772,16 @@ test_texts_are_utf8 (void)
   g_assert_true (g_utf8_validate (shot->club, -1, NULL));
   g_assert_true (g_str_has_prefix (shot->club, "7"));
 
+  /* A token is a secret: taken as sent or not at all. */
+  {
+    const char answer[] = "{\"access_token\":\"t\\377\",\"expires_in\":60}";
+    g_autofree char *token = NULL;
+    gint64 expires_in;
+
+    g_assert_false (fc_trackman_token_parse ((const guint8 *) answer, sizeof answer - 1, &token, &expires_in));
+    g_assert_null (token);
+  }
+
   description = fc_trackman_description_parse (xml, sizeof xml - 1);
   g_assert_true (g_utf8_validate (description->model_name, -1, NULL));
   g_assert_true (g_str_has_prefix (description->model_name, "TM"));
