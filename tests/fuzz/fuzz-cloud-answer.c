@@ -25,6 +25,7 @@
 
 #include "fc-cloud-answer.h"
 #include "fc-cloud-client.h"
+#include "fuzz-target.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -126,7 +127,6 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
 {
-  static gboolean initialised;
   g_autoptr(GBytes) body = NULL;
   g_autofree char *retry_after = NULL;
   g_autoptr(FcCloudAnswer) answer = NULL;
@@ -134,11 +134,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   guint status;
   gint64 now;
 
-  if (!initialised)
-    {
-      g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_ERROR);
-      initialised = TRUE;
-    }
+  fuzz_target_init ();
   if (size < 2)
     return 0;
 

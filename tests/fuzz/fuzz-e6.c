@@ -22,6 +22,7 @@
 #include "fc-e6-message.h"
 #include "fc-error.h"
 #include "fc-oc-framer.h"
+#include "fuzz-target.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -175,40 +176,21 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
 {
-  static gboolean initialised;
   g_autoptr(FcOcFramer) framer = NULL;
   g_autoptr(GPtrArray) messages = NULL;
   Session session = { 0 };
-  guint32 seed = 0x9e3779b9;
+  guint32 seed;
   gsize off = 0;
 
-  if (!initialised)
-    {
-      /* A critical is a bug in our code (e.g. a json-glib getter on the
-       * wrong node type): make it a crash the fuzzer reports. */
-      g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_ERROR);
-      initialised = TRUE;
-    }
+  fuzz_target_init ();
 
   framer = fc_oc_framer_new (FUZZ_CAP);
   messages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
 
-  /* Chunk sizes from a hash of the input, as in fuzz-open-connect.c. */
-  for (gsize i = 0; i < size; i++)
-    seed = (seed ^ data[i]) * 16777619u;
-
+  seed = fuzz_chunk_seed (data, size);
   while (off < size)
     {
-      gsize n;
-
-      seed = seed * 1103515245u + 12345u;
-      switch ((seed >> 16) & 3)
-        {
-        case 0:  n = 1 + ((seed >> 8) & 15); break;
-        case 1:  n = 1 + ((seed >> 4) & 1023); break;
-        default: n = size - off; break;
-        }
-      n = MIN (n, size - off);
+      gsize n = fuzz_next_chunk (&seed, size - off);
 
       fc_oc_framer_push (framer, data + off, n, messages);
       off += n;

@@ -31,6 +31,7 @@
 #include "fc-ssdp.h"
 #include "fc-trackman-measurement.h"
 #include "fc-trackman-message.h"
+#include "fuzz-target.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -198,9 +199,15 @@ fuzz_description (const guint8 *p,
       check_error (error);
       return;
     }
-  if (!g_str_has_prefix (endpoint->device_id, "trackman/") || endpoint->device_id[9] == '\0' ||
-      strstr (endpoint->device_id, "(null)") != NULL)
-    g_error ("device id “%s” names no host", endpoint->device_id);
+  {
+    g_autoptr(GUri) uri = g_uri_parse (description->ws_url, G_URI_FLAGS_NONE, NULL);
+    const char *host = uri ? g_uri_get_host (uri) : NULL;
+    g_autofree char *want = g_strconcat ("trackman/", host, NULL);
+
+    if (host == NULL || *host == '\0' || strcmp (endpoint->device_id, want) != 0)
+      g_error ("device id “%s” does not name the host of “%s”", endpoint->device_id,
+               description->ws_url);
+  }
   if (endpoint->peer == NULL || *endpoint->peer == '\0' || endpoint->api_url == NULL)
     g_error ("endpoint without a peer or API address");
   check_utf8 ("device id", endpoint->device_id);
@@ -257,13 +264,8 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
 {
-  static gboolean initialised;
 
-  if (!initialised)
-    {
-      g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_ERROR);
-      initialised = TRUE;
-    }
+  fuzz_target_init ();
   if (size == 0)
     return 0;
 
