@@ -934,18 +934,32 @@ fc_sync_queue_park (FcStore              *store,
   " JOIN outbox o ON o.fitting_id = s.fitting_id AND o.entity = 'shot' AND o.entity_id = a.shot_id" \
   " WHERE ?1 IS NULL OR s.fitting_id = ?1"
 
+/* Runs @sql with ?1 = @text and, when it has a second parameter, ?2 =
+ * @second. */
 static gboolean
-exec_text (FcStore     *store,
-           const char  *sql,
-           const char  *text,
-           GError     **error)
+exec_texts (FcStore     *store,
+            const char  *sql,
+            const char  *text,
+            const char  *second,
+            GError     **error)
 {
   sqlite3_stmt *stmt = fc_store_statement (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
   fc_bind_text (stmt, 1, text);
+  if (sqlite3_bind_parameter_count (stmt) >= 2)
+    fc_bind_text (stmt, 2, second);
   return fc_store_step_done (store, stmt, error);
+}
+
+static gboolean
+exec_text (FcStore     *store,
+           const char  *sql,
+           const char  *text,
+           GError     **error)
+{
+  return exec_texts (store, sql, text, NULL, error);
 }
 
 gboolean
@@ -1082,40 +1096,25 @@ fc_sync_queue_set_aside_shot (FcStore              *store,
   if (!fc_store_step_done (store, stmt, error))
     goto fail;
 
-  /* A live shot's entry leaves the outbox (and its count)... */
-  stmt = fc_store_statement (store,
-                             "UPDATE outbox_totals SET entries = entries -"
-                             " (SELECT count(*) FROM outbox WHERE fitting_id = ?1 AND entity = 'shot'"
-                             "  AND operation = 'create' AND entity_id = ?2)"
-                             " WHERE entity = 'shot' AND operation = 'create'", error);
-  if (stmt == NULL)
-    goto fail;
-  fc_bind_text (stmt, 1, request->fitting_id);
-  fc_bind_text (stmt, 2, shot_id);
-  if (!fc_store_step_done (store, stmt, error))
-    goto fail;
-  stmt = fc_store_statement (store,
-                             "DELETE FROM outbox WHERE fitting_id = ?1 AND entity = 'shot'"
-                             " AND operation = 'create' AND entity_id = ?2", error);
-  if (stmt == NULL)
-    goto fail;
-  fc_bind_text (stmt, 1, request->fitting_id);
-  fc_bind_text (stmt, 2, shot_id);
-  if (!fc_store_step_done (store, stmt, error))
-    goto fail;
-
-  /* ...an imported one counts as sent for its import, whose batches
-   * skip it from now on (the pending count drops by trigger). */
-  stmt = fc_store_statement (store,
-                             "UPDATE outbox SET sent_count = sent_count + 1"
-                             " WHERE fitting_id = ?1 AND entity = 'import' AND operation = 'create'"
-                             " AND entity_id = (SELECT import_id FROM shots WHERE id = ?2)"
-                             " AND coalesce(sent_seq, -1) < (SELECT seq FROM shots WHERE id = ?2)", error);
-  if (stmt == NULL)
-    goto fail;
-  fc_bind_text (stmt, 1, request->fitting_id);
-  fc_bind_text (stmt, 2, shot_id);
-  if (!fc_store_step_done (store, stmt, error))
+  /* A live shot's entry leaves the outbox (and its count); an imported
+   * one counts as sent for its import, whose batches skip it from now on
+   * (the pending count drops by trigger). */
+  if (!exec_texts (store,
+                   "UPDATE outbox_totals SET entries = entries -"
+                   " (SELECT count(*) FROM outbox WHERE fitting_id = ?1 AND entity = 'shot'"
+                   "  AND operation = 'create' AND entity_id = ?2)"
+                   " WHERE entity = 'shot' AND operation = 'create'",
+                   request->fitting_id, shot_id, error) ||
+      !exec_texts (store,
+                   "DELETE FROM outbox WHERE fitting_id = ?1 AND entity = 'shot'"
+                   " AND operation = 'create' AND entity_id = ?2",
+                   request->fitting_id, shot_id, error) ||
+      !exec_texts (store,
+                   "UPDATE outbox SET sent_count = sent_count + 1"
+                   " WHERE fitting_id = ?1 AND entity = 'import' AND operation = 'create'"
+                   " AND entity_id = (SELECT import_id FROM shots WHERE id = ?2)"
+                   " AND coalesce(sent_seq, -1) < (SELECT seq FROM shots WHERE id = ?2)",
+                   request->fitting_id, shot_id, error))
     goto fail;
   if (!fc_store_commit (store, error))
     return FALSE;
