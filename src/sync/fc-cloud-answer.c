@@ -56,6 +56,8 @@ fc_cloud_answer_parse (GBytes *body)
   answer->error_code = dup_exact (error, "code");
   /* Shown to the fitter: made readable rather than dropped. */
   answer->error_message = error ? fc_json_dup_text (error, "message") : NULL;
+  answer->error_shot_id = dup_exact (error, "shot_id");
+  answer->error_field = dup_exact (error, "field");
   answer->access_token = dup_exact (object, "access_token");
   answer->refresh_token = dup_exact (object, "refresh_token");
   answer->device_id = dup_exact (object, "device_id");
@@ -71,6 +73,8 @@ fc_cloud_answer_free (FcCloudAnswer *answer)
     return;
   g_free (answer->error_code);
   g_free (answer->error_message);
+  g_free (answer->error_shot_id);
+  g_free (answer->error_field);
   fc_secret_string_clear (&answer->access_token);
   fc_secret_string_clear (&answer->refresh_token);
   g_free (answer->device_id);

@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 typedef struct {
   char   *error_code;      /* error.code */
   char   *error_message;   /* error.message */
+  char   *error_shot_id;   /* error.shot_id: the shot a batch was refused for */
+  char   *error_field;     /* error.field */
   char   *access_token;    /* secret: wiped when freed */
   char   *refresh_token;   /* secret: wiped when freed */
   gint64  expires_in;      /* seconds, 0 to G_MAXINT32 (see fc_json_node_seconds) */

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 #include <sqlite3.h>
 
+#include "fc-cloud-answer.h"
 #include "fc-cloud-client.h"
 #include "fc-error.h"
 #include "fc-pii-unlock.h"
@@ -614,37 +615,6 @@ park (Worker              *w,
   set_last_error (w, reason);
 }
 
-/* The shot a 422 invalid_shot names, and its field (either may stay
- * NULL: the id itself may be what was wrong). */
-static void
-refused_shot (const FcCloudResponse  *r,
-              char                  **shot_id,
-              char                  **field)
-{
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  gsize len = 0;
-  const char *data = r->body ? g_bytes_get_data (r->body, &len) : NULL;
-  JsonNode *root, *node;
-  JsonObject *e;
-
-  if (data == NULL || !json_parser_load_from_data (parser, data, (gssize) len, NULL))
-    return;
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return;
-  node = json_object_get_member (json_node_get_object (root), "error");
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return;
-  e = json_node_get_object (node);
-  /* The cloud's words, so checked as any peer's: strings or nothing. */
-  node = json_object_get_member (e, "shot_id");
-  if (node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    *shot_id = json_node_dup_string (node);
-  node = json_object_get_member (e, "field");
-  if (node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    *field = json_node_dup_string (node);
-}
-
 static void
 settle (Worker                *w,
         const FcCloudResponse *r)
@@ -711,13 +681,12 @@ settle (Worker                *w,
         }
       if (request->kind == FC_SYNC_ADD_SHOTS && g_strcmp0 (r->error_code, "invalid_shot") == 0)
         {
-          g_autofree char *shot_id = NULL, *field = NULL;
+          g_autoptr(FcCloudAnswer) answer = fc_cloud_answer_parse (r->body);
           gboolean set_aside = FALSE;
 
           /* One shot the cloud will not take: it alone waits. */
-          refused_shot (r, &shot_id, &field);
-          if (!fc_sync_queue_set_aside_shot (w->store, request, shot_id, r->error_code, field,
-                                             r->message, &set_aside, &error))
+          if (!fc_sync_queue_set_aside_shot (w->store, request, answer->error_shot_id, r->error_code,
+                                             answer->error_field, r->message, &set_aside, &error))
             {
               store_failed (w, error);
               break;

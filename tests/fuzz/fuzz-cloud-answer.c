@@ -54,6 +54,8 @@ check_answer (GBytes *body)
     g_error ("no answer");
   check_text ("error.code", answer->error_code);
   check_text ("error.message", answer->error_message);
+  check_text ("error.shot_id", answer->error_shot_id);
+  check_text ("error.field", answer->error_field);
   check_text ("access_token", answer->access_token);
   check_text ("refresh_token", answer->refresh_token);
   check_text ("device_id", answer->device_id);
@@ -62,6 +64,8 @@ check_answer (GBytes *body)
     g_error ("token lifetime %" G_GINT64_FORMAT " s", answer->expires_in);
   if (g_strcmp0 (answer->error_code, again->error_code) != 0 ||
       g_strcmp0 (answer->error_message, again->error_message) != 0 ||
+      g_strcmp0 (answer->error_shot_id, again->error_shot_id) != 0 ||
+      g_strcmp0 (answer->error_field, again->error_field) != 0 ||
       g_strcmp0 (answer->access_token, again->access_token) != 0 ||
       g_strcmp0 (answer->refresh_token, again->refresh_token) != 0 ||
       g_strcmp0 (answer->device_id, again->device_id) != 0 ||

@@ -687,6 +687,24 @@ test_answer_parse (void)
       g_assert_cmpstr (answer->access_token, ==, cases[i].access);
       g_assert_cmpint (answer->expires_in, ==, cases[i].expires_in);
     }
+
+  /* The shot a refused batch names: an id or nothing, never an object. */
+  {
+    static const char text[] = "{\"error\":{\"code\":\"invalid_shot\",\"message\":\"Too fast\","
+                               "\"shot_id\":\"9c706784-9719-47ee-beb4-5bd805efe966\",\"index\":3,"
+                               "\"field\":\"ball_speed_mps\"}}";
+    static const char odd[] = "{\"error\":{\"code\":\"invalid_shot\",\"shot_id\":{\"id\":1},\"field\":[]}}";
+    g_autoptr(GBytes) body = g_bytes_new_static (text, strlen (text));
+    g_autoptr(GBytes) odd_body = g_bytes_new_static (odd, strlen (odd));
+    g_autoptr(FcCloudAnswer) answer = fc_cloud_answer_parse (body);
+    g_autoptr(FcCloudAnswer) odd_answer = fc_cloud_answer_parse (odd_body);
+
+    g_assert_cmpstr (answer->error_shot_id, ==, "9c706784-9719-47ee-beb4-5bd805efe966");
+    g_assert_cmpstr (answer->error_field, ==, "ball_speed_mps");
+    g_assert_cmpstr (odd_answer->error_code, ==, "invalid_shot");
+    g_assert_null (odd_answer->error_shot_id);
+    g_assert_null (odd_answer->error_field);
+  }
 }
 
 /* ---- TLS ---------------------------------------------------------------- */
