@@ -205,9 +205,17 @@ drain (FcStore *store, const char *label)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *dir = argc > 1 ? g_strdup (argv[1]) : g_dir_make_tmp ("fitclip-bench-queue-XXXXXX", NULL);
+  g_autofree char *dir = NULL;
   const char *only = argc > 2 ? argv[2] : NULL;
   guint counter = 0;
+
+  /* "--help" is not a directory to fill with databases. */
+  if (argc > 3 || (argc > 1 && argv[1][0] == '-'))
+    {
+      fprintf (stderr, "Usage: %s [DIR [live|import|fittings]]\n", argv[0]);
+      return 2;
+    }
+  dir = argc > 1 ? g_strdup (argv[1]) : g_dir_make_tmp ("fitclip-bench-queue-XXXXXX", NULL);
 
   printf ("bench_dir %s\n", dir);
 
