@@ -1587,6 +1587,98 @@ test_set_aside (Fixture *fx, gconstpointer data)
   fc_sync_queue_status_clear (&status);
 }
 
+/* A shot set aside from an import that is still being sent: retried
+ * before the import passed it, the import sends it; retried after, it
+ * gets an entry of its own. Either way every shot reaches the cloud once
+ * and the counts stay right. */
+static void
+test_set_aside_mid_import (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = add_fitting (fx, NULL);
+  g_autofree char *base = add_config (fx, a, FC_CONFIG_BASELINE);
+  g_autoptr(GPtrArray) imported = import_shots (fx, a, base, 1200);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(Model) m = model_new ();
+  FcSyncQueueStatus status = { 0 };
+  guint requests = 0;
+
+  {
+    g_autoptr(FcSyncRequest) r = next (fx);
+
+    g_assert_cmpint (r->kind, ==, FC_SYNC_CREATE_FITTING);
+    model_apply (m, r);
+    done (fx, r);
+  }
+  /* Refused for shot 7, retried at once: back in the import. */
+  {
+    g_autoptr(FcSyncRequest) r = next (fx);
+
+    g_assert_cmpuint (r->n_shots, ==, 500);
+    set_aside (fx, r, imported->pdata[7], TRUE);
+  }
+  g_assert_true (fc_sync_queue_unpark (fx->store, a, &error));
+  g_assert_no_error (error);
+  queue_status (fx, &status);
+  g_assert_cmpuint (status.pending[FC_SYNC_ADD_SHOTS], ==, 1200);
+  g_assert_cmpuint (status.set_aside, ==, 0);
+  g_assert_cmpint (count_sql (fx, "SELECT count(*) FROM outbox WHERE entity = 'shot'"), ==, 0);
+
+  /* Refused for shot 300; the batch without it goes; retried after. */
+  {
+    g_autoptr(FcSyncRequest) r = next (fx);
+    g_autoptr(JsonNode) root = body_json (r);
+
+    g_assert_nonnull (body_shot (root, imported->pdata[7]));
+    set_aside (fx, r, imported->pdata[300], TRUE);
+  }
+  {
+    g_autoptr(FcSyncRequest) r = next (fx);
+    g_autoptr(JsonNode) root = body_json (r);
+    JsonArray *shots = member_array (root, "shots");
+
+    g_assert_cmpuint (r->n_shots, ==, 500);
+    g_assert_null (body_shot (root, imported->pdata[300]));
+    for (guint i = 0; i < json_array_get_length (shots); i++)
+      g_assert_true (g_hash_table_add (seen, g_strdup (json_object_get_string_member (
+                                         json_array_get_object_element (shots, i), "id"))));
+    model_apply (m, r);
+    done (fx, r);
+  }
+  g_assert_true (fc_sync_queue_unpark (fx->store, a, &error));
+  queue_status (fx, &status);
+  g_assert_cmpuint (status.pending[FC_SYNC_ADD_SHOTS], ==, 700);
+
+  for (;; requests++)
+    {
+      g_autoptr(FcSyncRequest) r = next (fx);
+      g_autoptr(JsonNode) root = NULL;
+      JsonArray *shots;
+
+      if (r == NULL)
+        break;
+      g_assert_cmpuint (requests, <, 10);
+      g_assert_cmpint (r->kind, ==, FC_SYNC_ADD_SHOTS);
+      root = body_json (r);
+      shots = member_array (root, "shots");
+      for (guint i = 0; i < json_array_get_length (shots); i++)
+        if (!g_hash_table_add (seen, g_strdup (json_object_get_string_member (
+                                 json_array_get_object_element (shots, i), "id"))))
+          g_error ("shot %s sent twice", json_object_get_string_member (json_array_get_object_element (shots, i),
+                                                                        "id"));
+      model_apply (m, r);
+      done (fx, r);
+    }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 1200);
+  g_assert_true (g_hash_table_contains (seen, imported->pdata[7]));
+  g_assert_true (g_hash_table_contains (seen, imported->pdata[300]));
+  assert_model_equals_store (m, fx);
+  queue_status (fx, &status);
+  g_assert_cmpuint (status.pending[FC_SYNC_ADD_SHOTS], ==, 0);
+  g_assert_cmpint (count_sql (fx, "SELECT count(*) FROM outbox"), ==, 0);
+  fc_sync_queue_status_clear (&status);
+}
+
 /* Parked entries are listed with their reason; held-back ones are not. */
 static void
 test_problems (Fixture *fx, gconstpointer data)
@@ -2227,6 +2319,7 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 #define ADD(name, fn) g_test_add ("/sync-queue/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("set-aside", test_set_aside);
+  ADD ("set-aside-mid-import", test_set_aside_mid_import);
   ADD ("problems", test_problems);
   ADD ("order", test_order);
   ADD ("parked-does-not-block", test_parked_does_not_block);

@@ -936,6 +936,13 @@ fc_sync_queue_park (FcStore              *store,
 
 /* Runs @sql with ?1 = @text and, when it has a second parameter, ?2 =
  * @second. */
+/* The released set-aside shots (?1 as above) that the import entry
+ * "outbox" still has to send. */
+#define RELEASED_IMPORTED \
+  "sync_set_aside a JOIN shots s ON s.id = a.shot_id" \
+  " WHERE (?1 IS NULL OR s.fitting_id = ?1) AND s.fitting_id = outbox.fitting_id" \
+  " AND s.import_id = outbox.entity_id AND s.seq > coalesce(outbox.sent_seq, -1)"
+
 static gboolean
 exec_texts (FcStore     *store,
             const char  *sql,
@@ -996,11 +1003,24 @@ fc_sync_queue_unpark (FcStore     *store,
       !exec_text (store, "DELETE FROM outbox WHERE id IN (SELECT o.id FROM " RELEASED_ENTRIES ")",
                   fitting_id, error))
     goto fail;
+  /* An imported shot whose import is still being sent goes back to it
+   * (the import counted it as sent); only the others get an entry of
+   * their own, so that none is sent twice. */
+  if (!exec_text (store,
+                  "UPDATE outbox SET sent_count = sent_count -"
+                  " (SELECT count(*) FROM " RELEASED_IMPORTED ")"
+                  " WHERE entity = 'import' AND operation = 'create' AND EXISTS (SELECT 1 FROM " RELEASED_IMPORTED ")",
+                  fitting_id, error))
+    goto fail;
   stmt = fc_store_statement (store,
                              "INSERT INTO outbox (entity, entity_id, fitting_id, operation, next_attempt_at, created_at)"
                              " SELECT 'shot', a.shot_id, s.fitting_id, 'create', 0, ?2"
                              " FROM sync_set_aside a JOIN shots s ON s.id = a.shot_id"
-                             " WHERE ?1 IS NULL OR s.fitting_id = ?1 ORDER BY s.seq",
+                             " WHERE (?1 IS NULL OR s.fitting_id = ?1)"
+                             " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.fitting_id = s.fitting_id"
+                             "  AND o.entity = 'import' AND o.operation = 'create' AND o.entity_id = s.import_id"
+                             "  AND coalesce(o.sent_seq, -1) < s.seq)"
+                             " ORDER BY s.seq",
                              error);
   if (stmt == NULL)
     goto fail;
