@@ -162,6 +162,15 @@ test_chaos (void)
 
       g_file_get_contents (bay->log, &agent_log, NULL, NULL);
       g_test_message ("agent log:\n%s", agent_log ? agent_log : "(none)");
+      /* Stuck or gone? (Seen once in CI: no progress for 8 minutes after
+       * the last kill, nothing in the log.) */
+      if (g_subprocess_get_identifier (agent) != NULL)
+        g_test_message ("the agent is still running (pid %s): stuck, not dead",
+                        g_subprocess_get_identifier (agent));
+      else if (g_subprocess_get_if_signaled (agent))
+        g_test_message ("the agent died of signal %d", g_subprocess_get_term_sig (agent));
+      else
+        g_test_message ("the agent exited with status %d", g_subprocess_get_exit_status (agent));
     }
   g_assert_true (drained);
   g_subprocess_send_signal (agent, SIGTERM);
